@@ -1,0 +1,297 @@
+// The allocator: serves one object size to its owner thread. Objects come from the collected
+// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
+// free sets; a full set is stamped with a vector clock (domain snapshot) and queued; stamped
+// sets whose clock a newer stamp dominates (I3) are collected, with every older one (I4).
+// Released objects (ssmem_release) wait in small release sets the same way, then go back to
+// the system. All lists are owner-only; the only shared state is the domain's records.
+#ifndef SSMEM_ALLOCATOR_HPP
+#define SSMEM_ALLOCATOR_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ssmem/detail/checked.hpp"
+#include "ssmem/detail/mutant.hpp"
+#include "ssmem/detail/report.hpp"
+#include "ssmem/domain.hpp"
+#include "ssmem/free_set.hpp"
+#include "ssmem/options.hpp"
+
+namespace ssmem {
+
+/// Object sizes are rounded so that every object in a chunk is suitably aligned.
+constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align = 0) noexcept {
+  if (align == 0) align = size <= 8 ? 8 : 16;
+  if (size == 0) size = 1;
+  return (size + align - 1) / align * align;
+}
+
+template <class Policy>
+class basic_allocator {
+ public:
+  using domain_type = basic_domain<Policy>;
+  using record = thread_record<Policy>;
+  using set = free_set<Policy>;
+
+  /// `object_size` 0 defers the size to the first allocate(size) (the C API's way).
+  basic_allocator(domain_type& d, record& self, std::size_t object_size,
+                  const options& o = options{}) noexcept
+      : domain_(d), self_(self), opts_(o), object_size_(object_size),
+        next_chunk_(o.chunk_size) {
+    if (opts_.free_set_size == 0) opts_.free_set_size = 1;
+    if (opts_.release_set_size == 0) opts_.release_set_size = 1;
+  }
+  basic_allocator(const basic_allocator&) = delete;
+  basic_allocator& operator=(const basic_allocator&) = delete;
+
+  /// Returns every chunk, set and clock, and gives pending released objects back to the
+  /// system. Precondition (as in the original): no thread still uses an object of this
+  /// allocator, and no other allocator holds one of its objects in a free set.
+  ~basic_allocator() {
+    drain_release_queue_all();
+    destroy_sets(filling_);
+    destroy_sets(rel_filling_);
+    while (!pending_.empty()) set::destroy(pending_.pop_front());
+    while (!collected_.empty()) set::destroy(collected_.pop());
+    while (!available_.empty()) set::destroy(available_.pop());
+    while (!rel_available_.empty()) set::destroy(rel_available_.pop());
+    while (chunks_ != nullptr) {
+      chunk_header* c = chunks_;
+      chunks_ = c->next;
+      if constexpr (detail::checked) detail::checked_registry::instance().remove_chunk(c);
+      Policy::unmap_chunk(c, c->bytes);
+    }
+  }
+
+  std::size_t object_size() const noexcept { return object_size_; }
+  const options& opts() const noexcept { return opts_; }
+  record& owner() const noexcept { return self_; }
+  domain_type& domain() const noexcept { return domain_; }
+
+  /// Owner only. An object of object_size() bytes, or nullptr when memory runs out.
+  void* allocate(source_location loc = source_location::current()) noexcept {
+    void* obj;
+    set* cs = collected_.top();
+    if (cs != nullptr) {
+      obj = cs->pop();
+      --reusable_;
+      ++stats_.reused;
+      if (cs->empty()) {
+        collected_.pop();
+        cs->recycle();
+        available_.push(cs);
+      }
+      // Fresh chunk memory is zero already (Policy::map_chunk's contract).
+      if (opts_.zero_memory) std::memset(obj, 0, object_size_);
+    } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
+      // Mutant: objects of the set still filling (never stamped) are reused at once.
+      if (filling_ != nullptr && !filling_->empty()) {
+        obj = filling_->pop();
+      } else {
+        obj = bump();
+      }
+    } else {
+      obj = bump();
+    }
+    if (obj == nullptr) return nullptr;
+    if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
+    ++stats_.allocated;
+    if (opts_.bump_on == ts_policy::on_alloc || opts_.bump_on == ts_policy::both) self_.bump(loc);
+    return obj;
+  }
+
+  /// Owner only. The C API's form: the first call fixes the object size; a larger size later
+  /// gets nullptr (the checked build aborts on any different size).
+  void* allocate(std::size_t size, source_location loc = source_location::current()) noexcept {
+    if (object_size_ == 0) object_size_ = normalize_object_size(size);
+    if constexpr (detail::checked) {
+      if (normalize_object_size(size) != object_size_) {
+        detail::fatal("ssmem_alloc", "wrong size: differs from the size of this allocator's objects");
+      }
+    }
+    if (size > object_size_) return nullptr;
+    return allocate(loc);
+  }
+
+  /// Owner only. `obj` must be unreachable for threads that have not yet loaded it (unlinked
+  /// before this call, in happens-before). It is reused once every thread has moved on.
+  void deallocate(void* obj, source_location loc = source_location::current()) noexcept {
+    if (obj == nullptr) return;
+    if constexpr (detail::checked) {
+      detail::checked_registry::instance().on_free(obj, object_size_, "ssmem_free");
+    }
+    if (filling_ == nullptr) filling_ = take_set(available_, opts_.free_set_size, "ssmem_free");
+    filling_->push(obj);
+    ++stats_.freed;
+    if (filling_->full()) {
+      set* s = filling_;
+      filling_ = nullptr;
+      seal(s, "ssmem_free", loc);
+    }
+    if (opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both) self_.bump(loc);
+  }
+
+  /// Owner only. `obj` came from the system allocator (malloc), not from this allocator; it
+  /// is given back with Policy::return_to_system once every thread has moved on.
+  void release(void* obj, source_location loc = source_location::current()) noexcept {
+    if (obj == nullptr) return;
+    if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_release");
+    if (rel_filling_ == nullptr) {
+      rel_filling_ = take_set(rel_available_, opts_.release_set_size, "ssmem_release");
+    }
+    rel_filling_->push(obj);
+    ++stats_.released;
+    if (rel_filling_->full()) {
+      set* s = rel_filling_;
+      rel_filling_ = nullptr;
+      stamp(s, "ssmem_release", loc);
+      rel_pending_.push_back(s);
+      collect(s->clock(), s);
+    }
+  }
+
+  allocator_stats stats() const noexcept {
+    allocator_stats s = stats_;
+    s.object_size = object_size_;
+    s.pending = pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
+    s.pending_sets = pending_.size();
+    s.reusable = reusable_;
+    s.release_pending = rel_pending_.objects() + (rel_filling_ != nullptr ? rel_filling_->count() : 0);
+    return s;
+  }
+
+  // Diagnostics (owner only): the current filling set, the stamped queue oldest first, the
+  // collected sets and the recycled ones.
+  const set* filling_set() const noexcept { return filling_; }
+  const set* pending_front() const noexcept { return pending_.front(); }
+  const set* collected_top() const noexcept { return collected_.top(); }
+  const set* available_top() const noexcept { return available_.top(); }
+  std::size_t collected_sets() const noexcept { return collected_.size(); }
+
+ private:
+  struct alignas(64) chunk_header {
+    chunk_header* next;
+    std::size_t bytes;
+  };
+  static constexpr std::size_t chunk_payload_offset = 64;
+
+  void* bump() noexcept {
+    if (object_size_ == 0) object_size_ = normalize_object_size(1);
+    if (cur_ == nullptr || static_cast<std::size_t>(end_ - cur_) < object_size_) {
+      if (!new_chunk()) return nullptr;
+    }
+    void* obj = cur_;
+    cur_ += object_size_;
+    return obj;
+  }
+
+  bool new_chunk() noexcept {
+    std::size_t bytes = next_chunk_;
+    if (bytes < chunk_payload_offset + object_size_) bytes = chunk_payload_offset + object_size_;
+    void* mem = Policy::map_chunk(bytes, opts_.huge_pages);
+    if (mem == nullptr) return false;
+    auto* c = new (mem) chunk_header{chunks_, bytes};
+    chunks_ = c;
+    if constexpr (detail::checked) {
+      detail::checked_registry::instance().add_chunk(c, bytes, chunk_payload_offset, object_size_);
+    }
+    cur_ = static_cast<char*>(mem) + chunk_payload_offset;
+    end_ = static_cast<char*>(mem) + bytes;
+    stats_.bytes_reserved += bytes;
+    ++stats_.chunks;
+    if (opts_.chunk_doubling && next_chunk_ < opts_.chunk_size_max) {
+      next_chunk_ = next_chunk_ * 2 > opts_.chunk_size_max ? opts_.chunk_size_max : next_chunk_ * 2;
+    }
+    return true;
+  }
+
+  set* take_set(set_stack<Policy>& from, std::size_t capacity, const char* api) noexcept {
+    if (!from.empty()) return from.pop();
+    set* s = set::create(capacity);
+    if (s == nullptr) detail::fatal(api, "out of memory for free-set bookkeeping");
+    return s;
+  }
+
+  void stamp(set* s, const char* api, source_location loc) noexcept {
+    if (!domain_.snapshot(s->clock(), loc)) detail::fatal(api, "out of memory for a vector clock");
+  }
+
+  // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.
+  void seal(set* s, const char* api, source_location loc) noexcept {
+    stamp(s, api, loc);
+    pending_.push_back(s);
+    collect(s->clock(), s);
+  }
+
+  // Collects, oldest first, every queued set that `newest` dominates; stops at the first one
+  // it does not (monotone: older clocks are entrywise smaller, see free_set.hpp I4).
+  void collect(const vector_clock<Policy>& newest, const set* newest_set) noexcept {
+    bool any = false;
+    while (!pending_.empty() && pending_.front() != newest_set &&
+           newest.newer_than(pending_.front()->clock())) {
+      set* s = pending_.pop_front();
+      stats_.collected += s->count();
+      reusable_ += s->count();
+      collected_.push(s);
+      any = true;
+    }
+    if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
+      if (any && pending_.front() == newest_set) {
+        set* s = pending_.pop_front();
+        stats_.collected += s->count();
+        reusable_ += s->count();
+        collected_.push(s);
+      }
+    }
+    while (!rel_pending_.empty() && rel_pending_.front() != newest_set &&
+           newest.newer_than(rel_pending_.front()->clock())) {
+      give_back(rel_pending_.pop_front());
+    }
+  }
+
+  void give_back(set* s) noexcept {
+    while (!s->empty()) {
+      Policy::return_to_system(s->pop());
+      ++stats_.returned;
+    }
+    s->recycle();
+    rel_available_.push(s);
+  }
+
+  void drain_release_queue_all() noexcept {
+    while (!rel_pending_.empty()) give_back(rel_pending_.pop_front());
+    if (rel_filling_ != nullptr) {
+      set* s = rel_filling_;
+      rel_filling_ = nullptr;
+      give_back(s);
+    }
+  }
+
+  static void destroy_sets(set*& s) noexcept {
+    if (s != nullptr) set::destroy(s);
+    s = nullptr;
+  }
+
+  domain_type& domain_;
+  record& self_;
+  options opts_;
+  std::size_t object_size_;
+  std::size_t next_chunk_;
+  char* cur_ = nullptr;
+  char* end_ = nullptr;
+  chunk_header* chunks_ = nullptr;
+  set* filling_ = nullptr;
+  set_queue<Policy> pending_;
+  set_stack<Policy> collected_;
+  set_stack<Policy> available_;
+  std::size_t reusable_ = 0;
+  set* rel_filling_ = nullptr;
+  set_queue<Policy> rel_pending_;
+  set_stack<Policy> rel_available_;
+  allocator_stats stats_;
+};
+
+}  // namespace ssmem
+
+#endif

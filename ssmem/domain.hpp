@@ -1,0 +1,127 @@
+// The domain: the registry of thread records whose versions make up a vector clock.
+// Invariant I2: records are pushed at the head of a list, each with index = previous head's
+// index + 1, and are never unlinked or freed while the domain lives; a snapshot therefore sees
+// a contiguous range 0..head.index, and a record that leaves is only marked free (offline),
+// to be adopted by a later thread. A thread's timestamp is never read after it is freed.
+#ifndef SSMEM_DOMAIN_HPP
+#define SSMEM_DOMAIN_HPP
+
+#include <cstddef>
+#include <new>
+
+#include "ssmem/detail/mutant.hpp"
+#include "ssmem/thread_record.hpp"
+#include "ssmem/vector_clock.hpp"
+
+namespace ssmem {
+
+template <class Policy>
+class basic_domain {
+ public:
+  using record = thread_record<Policy>;
+
+  basic_domain() = default;
+  basic_domain(const basic_domain&) = delete;
+  basic_domain& operator=(const basic_domain&) = delete;
+
+  /// Frees every record. Precondition: no thread is registered any more.
+  ~basic_domain() {
+    record* r = head_.load(std::memory_order_acquire);
+    while (r != nullptr) {
+      record* n = r->next_.load();
+      r->~record();
+      Policy::deallocate(r, sizeof(record));
+      r = n;
+    }
+  }
+
+  /// Registers the calling thread: adopts a free record or publishes a new one, then goes
+  /// online. nullptr when memory runs out.
+  record* register_thread(source_location loc = source_location::current()) noexcept {
+    // [S6] acquire, pairs with [S7]: the records we walk are fully initialised.
+    for (record* r = head_.load(std::memory_order_acquire, loc); r != nullptr; r = r->next_.load(loc)) {
+      std::uint32_t expected = 0;
+      // relaxed pre-check: a hint only, the CAS below decides.
+      if (r->in_use_.load(std::memory_order_relaxed, loc) != 0) continue;
+      // [S10] acquire, pairs with [S9] in unregister_thread: the previous owner's last version
+      // store is visible to our relaxed owner-only loads, so our versions keep increasing.
+      if (r->in_use_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                             std::memory_order_relaxed, loc)) {
+        r->go_online(loc);
+        return r;
+      }
+    }
+    void* mem = Policy::allocate(sizeof(record));
+    if (mem == nullptr) return nullptr;
+    record* r = new (mem) record();
+    record* head = head_.load(std::memory_order_acquire, loc);  // [S6] as above
+    for (;;) {
+      r->next_.store(head, loc);
+      r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
+      // [S7] release on success, pairs with [S6]/[S11]: readers of the new head see its index,
+      // next and initial (offline) version. acquire on failure, pairs with a concurrent [S7]:
+      // we read the new head's index on the next round.
+      if (head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
+                                        std::memory_order_acquire, loc)) {
+        break;
+      }
+    }
+    // The record was published offline (ignored by every clock); going online runs [S2],
+    // which orders our first shared load after any snapshot that missed us (I3).
+    r->go_online(loc);
+    return r;
+  }
+
+  /// The owner leaves: it holds no references from now on, and its record becomes free.
+  void unregister_thread(record* r, source_location loc = source_location::current()) noexcept {
+    if (!version_is_offline(r->own_version())) r->go_offline(loc);
+    // [S9] release, pairs with [S10]: the next owner sees our last version store.
+    r->in_use_.store(0, std::memory_order_release, loc);
+  }
+
+  /// Reads every record's version into `out` (owner-only data of the caller). False, with
+  /// `out` untouched, if the clock cannot grow.
+  bool snapshot(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
+    using detail::mutant;
+    using detail::mutant_kind;
+    if constexpr (mutant != mutant_kind::collector_without_fence &&
+                  mutant != mutant_kind::original_ordering) {
+      // [S5] seq_cst fence, pairs with [S2] in every bump and go_online: the unlinks and
+      // frees that precede this snapshot are either seen by a thread's loads after its next
+      // fence, or that thread's newer version is seen here (breaks I1 without it).
+      Policy::fence(std::memory_order_seq_cst, loc);
+    }
+    // [S11] acquire, pairs with [S7]: index and next of every record we reach are set.
+    record* head = head_.load(std::memory_order_acquire, loc);
+    std::size_t n = head != nullptr ? head->index_.load(loc) + 1 : 0;
+    if (!out.resize(n)) return false;
+    for (record* r = head; r != nullptr; r = r->next_.load(loc)) {
+      std::size_t i = r->index_.load(loc);
+      if constexpr (mutant == mutant_kind::snapshot_skips_thread) {
+        if (i == 0) {
+          out.set(i, version_t{1});  // recorded as offline: slot 0 is never waited for
+          continue;
+        }
+      }
+      out.set(i, r->load_version(loc));
+    }
+    out.mark_stamped(true);
+    return true;
+  }
+
+  /// Number of record slots ever created (registered or free).
+  std::size_t slot_count() const noexcept {
+    record* head = head_.load(std::memory_order_acquire);  // [S11] as above
+    return head != nullptr ? head->index_.load() + 1 : 0;
+  }
+
+  /// First record for diagnostics walks (records are never unlinked: I2).
+  record* first() const noexcept { return head_.load(std::memory_order_acquire); }  // [S11]
+
+ private:
+  typename Policy::template atomic<record*> head_{nullptr};
+};
+
+}  // namespace ssmem
+
+#endif

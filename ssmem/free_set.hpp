@@ -1,0 +1,128 @@
+// A free set: a fixed-capacity array of freed objects and the vector clock stamped on it when
+// it filled. Invariant I4: a set is collected (its objects become reusable) only after it was
+// stamped, and only when a strictly newer clock (I3) was stamped on a later set; with it go
+// all older stamped sets, since clocks taken by one thread only grow entrywise.
+// Free sets are owner-only data of one allocator: no atomics here.
+#ifndef SSMEM_FREE_SET_HPP
+#define SSMEM_FREE_SET_HPP
+
+#include <cstddef>
+#include <new>
+
+#include "ssmem/vector_clock.hpp"
+
+namespace ssmem {
+
+template <class Policy>
+class free_set {
+ public:
+  /// One allocation holds the header and `capacity` slots. nullptr when memory runs out.
+  static free_set* create(std::size_t capacity) noexcept {
+    void* mem = Policy::allocate(bytes_for(capacity));
+    if (mem == nullptr) return nullptr;
+    return new (mem) free_set(capacity);
+  }
+  static void destroy(free_set* s) noexcept {
+    std::size_t cap = s->capacity_;
+    s->~free_set();
+    Policy::deallocate(s, bytes_for(cap));
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t count() const noexcept { return count_; }
+  bool full() const noexcept { return count_ == capacity_; }
+  bool empty() const noexcept { return count_ == 0; }
+
+  void push(void* obj) noexcept { slots()[count_++] = obj; }
+  void* pop() noexcept { return slots()[--count_]; }
+  void* at(std::size_t i) const noexcept { return slots()[i]; }
+
+  /// Back to an empty, unstamped set (the clock's buffer is kept for the next stamp).
+  void recycle() noexcept {
+    count_ = 0;
+    clock_.mark_stamped(false);
+    next_ = nullptr;
+  }
+
+  vector_clock<Policy>& clock() noexcept { return clock_; }
+  const vector_clock<Policy>& clock() const noexcept { return clock_; }
+  free_set* next() const noexcept { return next_; }
+  void set_next(free_set* n) noexcept { next_ = n; }
+
+ private:
+  explicit free_set(std::size_t capacity) noexcept : capacity_(capacity) {}
+  static std::size_t bytes_for(std::size_t capacity) noexcept {
+    return sizeof(free_set) + capacity * sizeof(void*);
+  }
+  void** slots() const noexcept {
+    return reinterpret_cast<void**>(const_cast<free_set*>(this) + 1);
+  }
+
+  std::size_t capacity_;
+  std::size_t count_ = 0;
+  free_set* next_ = nullptr;
+  vector_clock<Policy> clock_;
+};
+
+/// A FIFO of free sets, oldest first: stamped sets wait here for a newer clock.
+template <class Policy>
+class set_queue {
+ public:
+  using set = free_set<Policy>;
+  bool empty() const noexcept { return head_ == nullptr; }
+  set* front() const noexcept { return head_; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t objects() const noexcept { return objects_; }
+  void push_back(set* s) noexcept {
+    s->set_next(nullptr);
+    if (tail_ != nullptr) tail_->set_next(s); else head_ = s;
+    tail_ = s;
+    ++size_;
+    objects_ += s->count();
+  }
+  set* pop_front() noexcept {
+    set* s = head_;
+    head_ = s->next();
+    if (head_ == nullptr) tail_ = nullptr;
+    s->set_next(nullptr);
+    --size_;
+    objects_ -= s->count();
+    return s;
+  }
+
+ private:
+  set* head_ = nullptr;
+  set* tail_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t objects_ = 0;
+};
+
+/// A LIFO of free sets linked through next(): collected sets and recycled (available) ones.
+template <class Policy>
+class set_stack {
+ public:
+  using set = free_set<Policy>;
+  bool empty() const noexcept { return head_ == nullptr; }
+  set* top() const noexcept { return head_; }
+  std::size_t size() const noexcept { return size_; }
+  void push(set* s) noexcept {
+    s->set_next(head_);
+    head_ = s;
+    ++size_;
+  }
+  set* pop() noexcept {
+    set* s = head_;
+    head_ = s->next();
+    s->set_next(nullptr);
+    --size_;
+    return s;
+  }
+
+ private:
+  set* head_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace ssmem
+
+#endif

@@ -1,0 +1,40 @@
+// The map of ssmem: every template, its default policy, and the header that defines it.
+//
+//   policy.hpp          concept atomics_policy          what the algorithm needs from the machine
+//   native_policy.hpp   struct native_policy            std::atomic, fences, mmap (production)
+//   thread_record.hpp   thread_record<Policy>           a thread's version (timestamp)      I1
+//   domain.hpp          basic_domain<Policy>            registry of records, snapshots     I2
+//   vector_clock.hpp    vector_clock<Policy>            strict entrywise comparison         I3
+//   free_set.hpp        free_set<Policy>, set_queue,    freed objects + their stamp         I4
+//                       set_stack
+//   allocator.hpp       basic_allocator<Policy>         one object size, one owner thread
+//   options.hpp         options, ts_policy, allocator_stats
+//   ssmem.hpp           domain, thread_scope, allocator, object_pool<T>   (C++ API, native)
+//   ssmem.h             the original C API (implemented in ssmem.cc on default_domain())
+//   verification/relacy_policy.hpp  relacy_policy       the same algorithm under Relacy
+//
+// Invariants (docs/design.md explains each, docs/memory_order.md lists every [Sn]):
+//   I1 a thread holds no reference it loaded before its latest version change;
+//   I2 records are never unlinked or freed while the domain lives; a snapshot covers slots
+//      0..head.index, and versions only grow;
+//   I3 clock N is newer than clock O iff every online entry of O is strictly smaller in N;
+//   I4 a free set is collected only after it is stamped and a later stamp is newer than its
+//      stamp; all older stamped sets go with it; the newest set is never collected.
+#ifndef SSMEM_FWD_HPP
+#define SSMEM_FWD_HPP
+
+namespace ssmem {
+struct native_policy;
+template <class Policy> class thread_record;
+template <class Policy> class basic_domain;
+template <class Policy> class vector_clock;
+template <class Policy> class free_set;
+template <class Policy> class basic_allocator;
+struct options;
+struct allocator_stats;
+class thread_scope;
+class allocator;
+template <class T> class object_pool;
+}  // namespace ssmem
+
+#endif

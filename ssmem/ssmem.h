@@ -1,0 +1,156 @@
+/*
+ * ssmem.h -- the C API, source-compatible with the original ssmem.h (ASCYLIB, EPFL):
+ * every function, type and macro of the original is declared here with the same name and
+ * signature, so a C program written against it compiles unchanged and links with -lssmem.
+ *
+ * Contract (as in the original): each allocator belongs to the thread that initialised it;
+ * ssmem_alloc/ssmem_free/ssmem_release on it are called by that thread only. A thread may
+ * read an object obtained from shared memory until its next timestamp change (an alloc or
+ * free, depending on SSMEM_TS_INCR_ON, or SSMEM_SAFE_TO_RECLAIM()).
+ *
+ * Differences from the original (fixes, see docs/design.md): a thread's timestamp record is
+ * never freed while others may read it (it is marked offline and adopted by a later thread);
+ * clocks stay correct when threads register after earlier free sets were stamped; the
+ * version bump and the collector's snapshot are fenced (correct under the C++ memory model,
+ * not only on x86); ssmem_term returns all memory; the `size` given to ssmem_alloc_init is
+ * the chunk size, and the first ssmem_alloc fixes the object size of the allocator.
+ */
+#ifndef _SSMEM_H_
+#define _SSMEM_H_
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- parameters (build-time settings of the library, as in the original) ---- */
+#define SSMEM_GC_FREE_SET_SIZE 507 /* freed objects per free set */
+#define SSMEM_GC_RLSE_SET_SIZE 3   /* released objects per release set */
+#define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
+#define SSMEM_MEM_SIZE_DOUBLE 1    /* each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */
+#define SSMEM_MEM_SIZE_MAX (4 * 1024 * 1024 * 1024LL)
+#define SSMEM_ZERO_MEMORY 0        /* 1: every allocation reads as zeros (reuse included) */
+#define SSMEM_TRANSPARENT_HUGE_PAGES 0 /* 1: advise huge pages for chunks */
+
+/* When ssmem_alloc/ssmem_free bump the thread's timestamp. With SSMEM_TS_INCR_ON_NONE the
+   program calls SSMEM_SAFE_TO_RECLAIM() where it holds no ssmem references. The library is
+   built with SSMEM_TS_INCR_ON (default BOTH); ssmem_alloc_init_ts chooses per allocator. */
+#define SSMEM_TS_INCR_ON_NONE 0
+#define SSMEM_TS_INCR_ON_BOTH 1
+#define SSMEM_TS_INCR_ON_ALLOC 2
+#define SSMEM_TS_INCR_ON_FREE 3
+#ifndef SSMEM_TS_INCR_ON
+#define SSMEM_TS_INCR_ON SSMEM_TS_INCR_ON_BOTH
+#endif
+
+/* ---- help definitions ---- */
+#ifndef ALIGNED
+#define ALIGNED(N) __attribute__((aligned(N)))
+#endif
+#ifndef CACHE_LINE_SIZE
+#define CACHE_LINE_SIZE 64
+#endif
+
+/* ---- data structures ---- */
+
+/* An allocator: opaque storage for the library's allocator object (a complete type, so it
+   can be placed in arrays, embedded and sized with sizeof, as with the original). */
+#define SSMEM_ALLOCATOR_STORAGE (8 * CACHE_LINE_SIZE)
+typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_allocator {
+  union {
+    uint64_t ssmem_words_[SSMEM_ALLOCATOR_STORAGE / 8];
+    uint8_t padding[SSMEM_ALLOCATOR_STORAGE];
+  };
+} ssmem_allocator_t;
+
+/* The original's internal record types, declared for source compatibility only: programs
+   that name them still compile. This implementation keeps its state in the C++ types of
+   ssmem/thread_record.hpp, free_set.hpp and allocator.hpp; these structs are not used. */
+typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_ts {
+  union {
+    struct {
+      size_t version;
+      size_t id;
+      struct ssmem_ts* next;
+    };
+    uint8_t padding[CACHE_LINE_SIZE];
+  };
+} ssmem_ts_t;
+
+typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_free_set {
+  size_t* ts_set;
+  size_t size;
+  long int curr;
+  struct ssmem_free_set* set_next;
+  uintptr_t* set;
+} ssmem_free_set_t;
+
+typedef struct ssmem_released {
+  size_t* ts_set;
+  void* mem;
+  struct ssmem_released* next;
+} ssmem_released_t;
+
+typedef struct ssmem_list {
+  void* obj;
+  struct ssmem_list* next;
+} ssmem_list_t;
+
+/* ---- interface ---- */
+
+/* Initialise allocator `a` for the calling thread: `size` is the first chunk size (usually
+   SSMEM_DEFAULT_MEM_SIZE); registers the thread (label `id`) if it is not yet registered.
+   Aborts with a message if `id` is negative, or already used by another live thread. */
+void ssmem_alloc_init(ssmem_allocator_t* a, size_t size, int id);
+/* As ssmem_alloc_init, with `free_set_size` objects per free set. */
+void ssmem_alloc_init_fs_size(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id);
+/* Extension: as above, choosing the timestamp policy (SSMEM_TS_INCR_ON_*) per allocator. */
+void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id,
+                         int ts_incr_on);
+/* Register the calling thread for timestamps without an allocator (`a` may be NULL). */
+void ssmem_gc_thread_init(ssmem_allocator_t* a, int id);
+/* Terminate every allocator of the calling thread, free all their memory, and deregister
+   the thread. */
+void ssmem_term();
+/* Terminate allocator `a` and free all its memory. Precondition (as in the original): no
+   thread uses its objects any more, and none of them sits in another allocator's free set.
+   The thread is deregistered when its last allocator terminates. */
+void ssmem_alloc_term(ssmem_allocator_t* a);
+
+/* An object of `size` bytes from `a` (the first call fixes the allocator's object size);
+   NULL when memory runs out or `size` exceeds the object size. */
+void* ssmem_alloc(ssmem_allocator_t* a, size_t size);
+/* Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
+   once every thread has moved on. ssmem_free(a, NULL) does nothing. */
+void ssmem_free(ssmem_allocator_t* a, void* obj);
+/* Give `obj`, memory from malloc(), back to the system with free() once every thread has
+   moved on. ssmem_release(a, NULL) does nothing. */
+void ssmem_release(ssmem_allocator_t* a, void* obj);
+
+/* The calling thread holds no reference to ssmem memory read before this call. */
+void ssmem_ts_next();
+#define SSMEM_SAFE_TO_RECLAIM() ssmem_ts_next()
+
+/* Extension: an offline thread holds no references and blocks no collection. */
+void ssmem_thread_offline(void);
+void ssmem_thread_online(void);
+
+/* ---- debug/help functions ---- */
+void ssmem_ts_list_print();
+/* A malloc'd snapshot of every record's version (ssmem_ts_set_size() entries); free() it. */
+size_t* ssmem_ts_set_collect();
+size_t ssmem_ts_set_size(void);
+void ssmem_ts_set_print(size_t* set);
+
+void ssmem_free_list_print(ssmem_allocator_t* a);
+void ssmem_collected_list_print(ssmem_allocator_t* a);
+void ssmem_available_list_print(ssmem_allocator_t* a);
+void ssmem_all_list_print(ssmem_allocator_t* a, int id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _SSMEM_H_ */

@@ -1,0 +1,107 @@
+// A thread record: one registered thread's version counter (its timestamp) and its slot in
+// the domain. Invariant I1: a thread holds no reference that it loaded before its latest
+// version change; only the owner writes `version`, and every change makes it larger.
+//
+// A version value is 2 * count + offline: bump() adds 2; going offline adds 1 (odd: the thread
+// holds no references at all and blocks no collection); going online adds 1 (even again).
+// Every transition strictly increases the value, so "strictly greater" in a later snapshot
+// always means "this thread has moved on". 64 bits do not wrap in practice: at one bump per
+// nanosecond that takes 292 years.
+#ifndef SSMEM_THREAD_RECORD_HPP
+#define SSMEM_THREAD_RECORD_HPP
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ssmem/detail/mutant.hpp"
+#include "ssmem/policy.hpp"
+
+namespace ssmem {
+
+using version_t = std::uint64_t;
+
+constexpr bool version_is_offline(version_t v) noexcept { return (v & 1u) != 0; }
+
+template <class Policy>
+class alignas(64) thread_record {
+ public:
+  static constexpr version_t initial_version = 1;  // registered offline, count 0
+
+  /// Owner only. The thread promises it holds no reference it loaded before this call.
+  void bump(source_location loc = source_location::current()) noexcept { advance(2, loc); }
+
+  /// Owner only. From offline to online; after it the thread may load shared references.
+  void go_online(source_location loc = source_location::current()) noexcept {
+    advance(1, loc);
+  }
+
+  /// Owner only. The thread holds no references until go_online().
+  void go_offline(source_location loc = source_location::current()) noexcept {
+    // relaxed: only the owner writes version_.
+    version_t v = version_.load(std::memory_order_relaxed, loc);
+    // [S3] release, pairs with [S8] (acquire) in basic_domain::snapshot: the reads this thread
+    // made before going offline happen before any reuse by a collector that saw it offline.
+    version_.store(v + 1, std::memory_order_release, loc);
+  }
+
+  /// Any thread. [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version
+  /// also sees every access the owner made before writing it, so reuse after that read
+  /// happens after the owner's last access to the object (breaks I1 without it).
+  version_t load_version(source_location loc = source_location::current()) const noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::original_ordering) {
+      return version_.load(std::memory_order_relaxed, loc);
+    }
+    return version_.load(std::memory_order_acquire, loc);
+  }
+
+  /// Owner only (relaxed: the owner is the only writer).
+  version_t own_version() const noexcept { return version_.load(std::memory_order_relaxed); }
+
+  std::size_t index() const noexcept { return index_.load(); }
+  thread_record* next() const noexcept { return next_.load(); }
+  bool is_online() const noexcept { return !version_is_offline(own_version()); }
+
+ private:
+  template <class>
+  friend class basic_domain;
+
+  void advance(version_t delta, source_location loc) noexcept {
+    using detail::mutant;
+    using detail::mutant_kind;
+    // relaxed: only the owner writes version_.
+    version_t v = version_.load(std::memory_order_relaxed, loc);
+    if constexpr (mutant == mutant_kind::bump_relaxed_store ||
+                  mutant == mutant_kind::original_ordering) {
+      version_.store(v + delta, std::memory_order_relaxed, loc);
+    } else {
+      // [S1] release, pairs with [S8]: every access this thread made to an object before the
+      // bump happens before a collector's reuse of it once the collector reads the new value.
+      version_.store(v + delta, std::memory_order_release, loc);
+    }
+    if constexpr (mutant != mutant_kind::bump_without_fence &&
+                  mutant != mutant_kind::original_ordering) {
+      // [S2] seq_cst fence, pairs with [S5] before the snapshot loads (store->load, Dekker):
+      // either the collector's snapshot sees this bump, or our next load of a shared pointer
+      // sees the unlink that preceded the snapshot. Without it a collector can stamp our old
+      // version while we load a pointer to an object it then reuses (breaks I1).
+      Policy::fence(std::memory_order_seq_cst, loc);
+    }
+  }
+
+  typename Policy::template atomic<version_t> version_{initial_version};
+  // Set once by the domain before the record is published ([S7]), read-only afterwards.
+  typename Policy::template var<std::size_t> index_{0};
+  typename Policy::template var<thread_record*> next_{nullptr};
+  // 0: free for adoption, 1: owned by a registered thread.
+  typename Policy::template atomic<std::uint32_t> in_use_{1};
+  // A label for humans and the C API's `id` argument (relaxed reads: diagnostics only).
+  typename Policy::template atomic<std::int64_t> label_{-1};
+
+ public:
+  std::int64_t label() const noexcept { return label_.load(std::memory_order_relaxed); }
+  void set_label(std::int64_t id) noexcept { label_.store(id, std::memory_order_relaxed); }
+};
+
+}  // namespace ssmem
+
+#endif

@@ -1,0 +1,81 @@
+// A vector clock: one version per thread-record slot, read by a snapshot of the domain.
+// Invariant I3: clock `newer` is strictly newer than clock `old` iff, for every slot of `old`
+// whose value is online (even), `newer` holds a strictly greater value. Slots that were
+// offline in `old` and slots registered after `old` was taken are ignored: such threads went
+// online after the snapshot and, by [S2]/[S5], cannot have loaded what was unlinked before it.
+// Clocks are owner-only data of one allocator: no atomics here.
+#ifndef SSMEM_VECTOR_CLOCK_HPP
+#define SSMEM_VECTOR_CLOCK_HPP
+
+#include <cstddef>
+#include <cstring>
+
+#include "ssmem/detail/mutant.hpp"
+#include "ssmem/thread_record.hpp"
+
+namespace ssmem {
+
+template <class Policy>
+class vector_clock {
+ public:
+  vector_clock() = default;
+  vector_clock(const vector_clock&) = delete;
+  vector_clock& operator=(const vector_clock&) = delete;
+  ~vector_clock() { reset(); }
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0 && !stamped_; }
+  bool stamped() const noexcept { return stamped_; }
+  version_t operator[](std::size_t i) const noexcept { return entries_[i]; }
+
+  /// Makes room for n entries; false (clock unchanged) when memory runs out.
+  bool resize(std::size_t n) noexcept {
+    if (n > capacity_) {
+      std::size_t cap = capacity_ ? capacity_ : 4;
+      while (cap < n) cap *= 2;
+      auto* e = static_cast<version_t*>(Policy::allocate(cap * sizeof(version_t)));
+      if (e == nullptr) return false;
+      if (entries_ != nullptr) Policy::deallocate(entries_, capacity_ * sizeof(version_t));
+      entries_ = e;
+      capacity_ = cap;
+    }
+    size_ = n;
+    return true;
+  }
+  void set(std::size_t i, version_t v) noexcept { entries_[i] = v; }
+  void mark_stamped(bool s) noexcept { stamped_ = s; }
+
+  /// I3: every online entry of `old` is strictly smaller here.
+  bool newer_than(const vector_clock& old) const noexcept {
+    // Records are never removed, so a later snapshot is never shorter (I2); a shorter one
+    // would not be a later snapshot of the same domain.
+    if (size_ < old.size_) return false;
+    for (std::size_t i = 0; i < old.size_; ++i) {
+      version_t o = old.entries_[i];
+      if (version_is_offline(o)) continue;
+      if constexpr (detail::mutant == detail::mutant_kind::compare_greater_equal) {
+        if (entries_[i] < o) return false;
+      } else {
+        if (entries_[i] <= o) return false;
+      }
+    }
+    return true;
+  }
+
+  void reset() noexcept {
+    if (entries_ != nullptr) Policy::deallocate(entries_, capacity_ * sizeof(version_t));
+    entries_ = nullptr;
+    size_ = capacity_ = 0;
+    stamped_ = false;
+  }
+
+ private:
+  version_t* entries_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+  bool stamped_ = false;
+};
+
+}  // namespace ssmem
+
+#endif

@@ -86,10 +86,11 @@ class basic_domain {
     using detail::mutant_kind;
     if constexpr (mutant != mutant_kind::collector_without_fence &&
                   mutant != mutant_kind::original_ordering) {
-      // [S5] seq_cst fence, pairs with [S2] in every bump and go_online: the unlinks and
-      // frees that precede this snapshot are either seen by a thread's loads after its next
-      // fence, or that thread's newer version is seen here (breaks I1 without it).
-      Policy::fence(std::memory_order_seq_cst, loc);
+      // [S5] heavy side of the asymmetric seq_cst fence, pairs with [S2] in every bump and
+      // go_online: the unlinks and frees that precede this snapshot are either seen by a
+      // thread's loads after its next [S2], or that thread's newer version is seen here
+      // (breaks I1 without it).
+      Policy::fence_heavy(loc);
     }
     // [S11] acquire, pairs with [S7]: index and next of every record we reach are set.
     record* head = head_.load(std::memory_order_acquire, loc);

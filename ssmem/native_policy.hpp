@@ -5,7 +5,10 @@
 #ifndef SSMEM_NATIVE_POLICY_HPP
 #define SSMEM_NATIVE_POLICY_HPP
 
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -72,6 +75,37 @@ struct native_policy {
                                         source_location = source_location::current()) noexcept {
     std::atomic_thread_fence(mo);
   }
+
+  // The asymmetric fence pair of [S2]/[S5]. Where the kernel offers
+  // MEMBARRIER_CMD_PRIVATE_EXPEDITED, the frequent side (every version bump) is a compiler
+  // barrier and the rare side (one snapshot per full free set) is membarrier(2), which runs a
+  // full barrier on every running thread of the process: together they order store->load as
+  // two seq_cst fences would. Elsewhere both sides are seq_cst fences. Registration happens
+  // during static initialisation, before any thread can register in a domain; until it has
+  // run, fence_light() takes the full-fence path, which is correct with either heavy side.
+  // SSMEM_NO_MEMBARRIER=1 in the environment forces the fallback (benchmarks compare both).
+  SSMEM_ALWAYS_INLINE static void fence_light(source_location = source_location::current()) noexcept {
+    if (membarrier_available) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+  }
+  static void fence_heavy(source_location = source_location::current()) noexcept {
+    if (membarrier_available) {
+      if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
+      std::abort();  // registered, so the kernel cannot refuse: never go on unfenced
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  static bool register_membarrier() noexcept {
+    const char* off = std::getenv("SSMEM_NO_MEMBARRIER");
+    if (off != nullptr && off[0] == '1') return false;
+    long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
+    return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+  }
+  static inline const bool membarrier_available = register_membarrier();
 
   static void* allocate(std::size_t bytes) noexcept {
     // Cache-line alignment keeps thread records and free-set headers off shared lines.

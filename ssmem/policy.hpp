@@ -12,6 +12,11 @@
 //   template <class T> class var      -- plain shared data a checker should watch for races:
 //                                        load(loc) / store(v, loc); a plain T natively;
 //   static void fence(std::memory_order, loc)            -- a stand-alone fence;
+//   static void fence_light(loc) / fence_heavy(loc)
+//                                     -- an asymmetric pair: together they order like two
+//                                        seq_cst fences; light is on the fast path (bump),
+//                                        heavy on the rare one (snapshot). Both may simply
+//                                        be seq_cst fences (the Relacy policy's choice);
 //   static void* allocate(size_t bytes) / deallocate(p, bytes)
 //                                     -- small metadata (records, free sets, clocks);
 //                                        nullptr on failure;
@@ -45,6 +50,8 @@ concept atomics_policy = requires(typename P::template atomic<std::uint64_t>& a,
   { v.load(source_location::current()) } -> std::same_as<std::size_t>;
   v.store(n, source_location::current());
   P::fence(std::memory_order_seq_cst, source_location::current());
+  P::fence_light(source_location::current());
+  P::fence_heavy(source_location::current());
   { P::allocate(n) } -> std::same_as<void*>;
   P::deallocate(p, n);
   { P::map_chunk(n, false) } -> std::same_as<void*>;

@@ -80,11 +80,12 @@ class alignas(64) thread_record {
     }
     if constexpr (mutant != mutant_kind::bump_without_fence &&
                   mutant != mutant_kind::original_ordering) {
-      // [S2] seq_cst fence, pairs with [S5] before the snapshot loads (store->load, Dekker):
-      // either the collector's snapshot sees this bump, or our next load of a shared pointer
-      // sees the unlink that preceded the snapshot. Without it a collector can stamp our old
-      // version while we load a pointer to an object it then reuses (breaks I1).
-      Policy::fence(std::memory_order_seq_cst, loc);
+      // [S2] light side of the asymmetric seq_cst fence, pairs with [S5] (heavy side) before
+      // the snapshot loads (store->load, Dekker): either the collector's snapshot sees this
+      // bump, or our next load of a shared pointer sees the unlink that preceded the
+      // snapshot. Without it a collector can stamp our old version while we load a pointer
+      // to an object it then reuses (breaks I1).
+      Policy::fence_light(loc);
     }
   }
 

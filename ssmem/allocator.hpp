@@ -37,7 +37,8 @@ class basic_allocator {
   /// `object_size` 0 defers the size to the first allocate(size) (the C API's way).
   basic_allocator(domain_type& d, record& self, std::size_t object_size,
                   const options& o = options{}) noexcept
-      : domain_(d), self_(self), opts_(o), object_size_(object_size),
+      : domain_(d), self_(self), opts_(o),
+        object_size_(object_size == 0 ? 0 : normalize_object_size(object_size, 8)),
         next_chunk_(o.chunk_size) {
     if (opts_.free_set_size == 0) opts_.free_set_size = 1;
     if (opts_.release_set_size == 0) opts_.release_set_size = 1;
@@ -149,6 +150,8 @@ class basic_allocator {
       rel_pending_.push_back(s);
       collect(s->clock(), s);
     }
+    // A release is a free step: the same timestamp policy applies.
+    if (opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both) self_.bump(loc);
   }
 
   allocator_stats stats() const noexcept {

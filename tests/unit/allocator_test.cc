@@ -1,0 +1,243 @@
+// Unit tests of the allocator: collection rule, reuse, chunks, release path, timestamp
+// policies and statistics. "Other threads" are extra records of the same domain whose
+// versions the test moves by hand, so every interleaving here is deterministic.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "ssmem/allocator.hpp"
+#include "ssmem/native_policy.hpp"
+
+using domain = ssmem::basic_domain<ssmem::native_policy>;
+using record = ssmem::thread_record<ssmem::native_policy>;
+using allocator = ssmem::basic_allocator<ssmem::native_policy>;
+
+namespace {
+struct fixture {
+  domain d;
+  record* me = d.register_thread();
+  record* other = d.register_thread();
+  ~fixture() {
+    d.unregister_thread(me);
+    d.unregister_thread(other);
+  }
+};
+
+ssmem::options small(std::size_t fs = 2) {
+  ssmem::options o;
+  o.free_set_size = fs;
+  o.chunk_size = 4096;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("a free set is collected only when every online thread has moved on") {
+  fixture f;
+  allocator a(f.d, *f.me, 16, small(2));
+  std::vector<void*> objs;
+  for (int i = 0; i < 6; ++i) objs.push_back(a.allocate());
+  a.deallocate(objs[0]);
+  a.deallocate(objs[1]);  // set 1 full: stamped with other's version v
+  a.deallocate(objs[2]);
+  a.deallocate(objs[3]);  // set 2 stamped, other still at v: nothing collected
+  CHECK(a.stats().collected == 0);
+  CHECK(a.stats().pending_sets == 2);
+  f.other->bump();        // the other thread moves on
+  a.deallocate(objs[4]);
+  a.deallocate(objs[5]);  // set 3 newer than sets 1 and 2 in every entry
+  CHECK(a.stats().collected == 4);
+  CHECK(a.stats().pending_sets == 1);  // the newest set is never collected with them
+  std::set<void*> first4(objs.begin(), objs.begin() + 4);
+  for (int i = 0; i < 4; ++i) CHECK(first4.count(a.allocate()) == 1);  // reused
+  CHECK(a.stats().reused == 4);
+}
+
+TEST_CASE("an offline thread does not block collection") {
+  fixture f;
+  allocator a(f.d, *f.me, 16, small(1));
+  f.other->go_offline();
+  void* p = a.allocate();
+  void* q = a.allocate();
+  a.deallocate(p);
+  a.deallocate(q);
+  CHECK(a.stats().collected == 1);
+  CHECK(a.allocate() == p);
+  f.other->go_online();
+}
+
+TEST_CASE("a thread that comes online after a stamp does not block that set") {
+  fixture f;
+  f.other->go_offline();
+  allocator a(f.d, *f.me, 16, small(1));
+  void* p = a.allocate();
+  void* q = a.allocate();
+  a.deallocate(p);        // stamped with other offline
+  f.other->go_online();   // comes back, never bumps
+  a.deallocate(q);
+  CHECK(a.stats().collected == 1);
+}
+
+TEST_CASE("the owner's own version must move too (explicit-only policy)") {
+  fixture f;
+  ssmem::options o = small(1);
+  o.bump_on = ssmem::ts_policy::none;
+  allocator a(f.d, *f.me, 16, o);
+  void* p = a.allocate();
+  void* q = a.allocate();
+  void* r = a.allocate();
+  f.other->bump();
+  a.deallocate(p);
+  f.other->bump();
+  a.deallocate(q);
+  CHECK(a.stats().collected == 0);  // we never said we hold no references
+  f.me->bump();                     // SSMEM_SAFE_TO_RECLAIM()
+  f.other->bump();
+  a.deallocate(r);
+  CHECK(a.stats().collected == 2);
+}
+
+TEST_CASE("timestamp policies bump on the documented operations only") {
+  struct row {
+    ssmem::ts_policy p;
+    int on_alloc, on_free;
+  };
+  for (row w : {row{ssmem::ts_policy::none, 0, 0}, row{ssmem::ts_policy::both, 2, 2},
+                row{ssmem::ts_policy::on_alloc, 2, 0}, row{ssmem::ts_policy::on_free, 0, 2}}) {
+    fixture f;
+    ssmem::options o = small(4);
+    o.bump_on = w.p;
+    allocator a(f.d, *f.me, 16, o);
+    ssmem::version_t v0 = f.me->own_version();
+    void* p = a.allocate();
+    CHECK(f.me->own_version() == v0 + w.on_alloc);
+    a.deallocate(p);
+    CHECK(f.me->own_version() == v0 + w.on_alloc + w.on_free);
+  }
+}
+
+TEST_CASE("chunks double up to the cap, and stay fixed without doubling") {
+  fixture f;
+  ssmem::options o;
+  o.chunk_size = 4096;
+  o.chunk_size_max = 16384;
+  o.chunk_doubling = true;
+  {
+    allocator a(f.d, *f.me, 64, o);
+    std::size_t expect_bytes = 0, sizes[] = {4096, 8192, 16384, 16384, 16384};
+    for (std::size_t c = 0; c < 5; ++c) {
+      while (a.stats().chunks == c) (void)a.allocate();
+      expect_bytes += sizes[c];
+      CHECK(a.stats().bytes_reserved == expect_bytes);
+    }
+  }
+  o.chunk_doubling = false;
+  {
+    allocator a(f.d, *f.me, 64, o);
+    while (a.stats().chunks < 3) (void)a.allocate();
+    CHECK(a.stats().bytes_reserved == 3 * 4096);
+  }
+}
+
+TEST_CASE("an object larger than a chunk still gets a chunk that fits it") {
+  fixture f;
+  allocator a(f.d, *f.me, 10000, small());
+  void* p = a.allocate();
+  REQUIRE(p != nullptr);
+  std::memset(p, 0xab, 10000);
+  CHECK(a.stats().bytes_reserved >= 10000);
+}
+
+TEST_CASE("allocation failure returns nullptr and leaves the allocator usable") {
+  fixture f;
+  ssmem::options o;
+  o.chunk_size = std::size_t{1} << 62;  // no system can map this
+  o.chunk_doubling = false;
+  allocator a(f.d, *f.me, 16, o);
+  CHECK(a.allocate() == nullptr);
+  CHECK(a.stats().allocated == 0);
+}
+
+TEST_CASE("fresh objects are zero, and reused ones too with zero_memory") {
+  fixture f;
+  for (bool zero : {false, true}) {
+    ssmem::options o = small(1);
+    o.zero_memory = zero;
+    allocator a(f.d, *f.me, 32, o);
+    auto* p = static_cast<unsigned char*>(a.allocate());
+    for (int i = 0; i < 32; ++i) CHECK(p[i] == 0);
+    std::memset(p, 0x5a, 32);
+    void* q = a.allocate();
+    a.deallocate(p);
+    f.other->bump();
+    a.deallocate(q);  // collects p
+    REQUIRE(a.stats().collected == 1);
+    auto* r = static_cast<unsigned char*>(a.allocate());
+    REQUIRE(r == p);
+    CHECK((r[0] == 0) == zero);
+  }
+}
+
+TEST_CASE("released memory goes back to the system only after every thread moved on") {
+  fixture f;
+  ssmem::options o = small(4);
+  o.release_set_size = 1;
+  allocator a(f.d, *f.me, 16, o);
+  a.release(std::malloc(100));  // release set 1 stamped
+  a.release(std::malloc(100));  // other has not moved: nothing returned
+  CHECK(a.stats().returned == 0);
+  CHECK(a.stats().release_pending == 2);
+  f.other->bump();
+  a.release(std::malloc(100));  // newer than sets 1 and 2
+  CHECK(a.stats().returned == 2);
+  CHECK(a.stats().release_pending == 1);
+  a.release(nullptr);           // no-op
+  CHECK(a.stats().released == 3);
+}  // the destructor returns the last one (LeakSanitizer checks it in sanitizer builds)
+
+TEST_CASE("a full free set also returns released memory that its stamp dominates") {
+  fixture f;
+  ssmem::options o = small(1);
+  o.release_set_size = 1;
+  allocator a(f.d, *f.me, 16, o);
+  void* p = a.allocate();
+  a.release(std::malloc(8));
+  f.other->bump();
+  a.deallocate(p);  // free-set stamp newer than the release stamp
+  CHECK(a.stats().returned == 1);
+}
+
+TEST_CASE("statistics count allocations, frees, pending and reusable objects") {
+  fixture f;
+  allocator a(f.d, *f.me, 20, small(3));
+  std::vector<void*> v;
+  for (int i = 0; i < 7; ++i) v.push_back(a.allocate());
+  auto s = a.stats();
+  CHECK(s.object_size == 24);  // rounded up to a multiple of 8
+  CHECK(s.allocated == 7);
+  for (int i = 0; i < 4; ++i) a.deallocate(v[i]);
+  s = a.stats();
+  CHECK(s.freed == 4);
+  CHECK(s.pending == 4);
+  CHECK(s.pending_sets == 1);
+  f.other->bump();
+  for (int i = 4; i < 7; ++i) a.deallocate(v[i]);
+  s = a.stats();
+  CHECK(s.collected == 3);
+  CHECK(s.reusable == 3);
+  CHECK(s.pending == 4);
+  a.deallocate(nullptr);  // no-op
+  CHECK(a.stats().freed == 7);
+}
+
+TEST_CASE("the C API's sized form fixes the object size on first use") {
+  fixture f;
+  allocator a(f.d, *f.me, 0, small());
+  void* p = a.allocate(std::size_t{12});
+  CHECK(p != nullptr);
+  CHECK(a.object_size() == 16);
+  CHECK(a.allocate(std::size_t{16}) != nullptr);
+  CHECK(a.allocate(std::size_t{17}) == nullptr);  // larger than the objects it holds
+}

@@ -1,0 +1,152 @@
+/* The C API from a C translation unit: the original ssmem.h surface compiles as C11 and
+   behaves as documented. A plain C program: each check prints its failure and the exit
+   status counts them. */
+#define _DEFAULT_SOURCE 1 /* mincore */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ssmem/ssmem.h"
+
+static int failures = 0;
+#define CHECK(c)                                                        \
+  do {                                                                  \
+    if (!(c)) {                                                         \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
+      ++failures;                                                       \
+    }                                                                   \
+  } while (0)
+
+/* The original's macros and types are all there. */
+_Static_assert(SSMEM_GC_FREE_SET_SIZE == 507, "free-set size");
+_Static_assert(SSMEM_DEFAULT_MEM_SIZE == 32 * 1024 * 1024L, "chunk size");
+_Static_assert(SSMEM_TS_INCR_ON_NONE == 0 && SSMEM_TS_INCR_ON_BOTH == 1 &&
+               SSMEM_TS_INCR_ON_ALLOC == 2 && SSMEM_TS_INCR_ON_FREE == 3, "ts macros");
+_Static_assert(CACHE_LINE_SIZE == 64, "cache line");
+_Static_assert(sizeof(ssmem_allocator_t) % CACHE_LINE_SIZE == 0, "allocator is line-sized");
+static ssmem_ts_t unused_ts ALIGNED(CACHE_LINE_SIZE);
+static ssmem_free_set_t* unused_fs;
+static ssmem_released_t* unused_rel;
+static ssmem_list_t* unused_list;
+
+static int mapped(const void* p) {
+  unsigned char v;
+  uintptr_t page = (uintptr_t)p & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+  return mincore((void*)page, 1, &v) == 0 || errno != ENOMEM;
+}
+
+static void test_alloc_free_reuse(void) {
+  ssmem_allocator_t allocs[2]; /* arrays of allocators, as ASCYLIB uses them */
+  ssmem_alloc_init_fs_size(&allocs[0], SSMEM_DEFAULT_MEM_SIZE, 2, 0);
+  ssmem_alloc_init(&allocs[1], 1 << 20, 0);
+  void* objs[8];
+  for (int i = 0; i < 8; i++) {
+    objs[i] = ssmem_alloc(&allocs[0], 24);
+    CHECK(objs[i] != NULL);
+    memset(objs[i], i, 24);
+  }
+  CHECK(ssmem_alloc(&allocs[0], 64) == NULL); /* larger than the allocator's objects */
+  /* single thread, bump on both: each stamp is newer than the previous one */
+  for (int i = 0; i < 8; i++) ssmem_free(&allocs[0], objs[i]);
+  ssmem_free(&allocs[0], NULL);
+  void* again = ssmem_alloc(&allocs[0], 24);
+  int reused = 0;
+  for (int i = 0; i < 8; i++) reused |= again == objs[i];
+  CHECK(reused);
+  void* other = ssmem_alloc(&allocs[1], 100);
+  CHECK(other != NULL);
+  ssmem_free_list_print(&allocs[0]);
+  ssmem_collected_list_print(&allocs[0]);
+  ssmem_available_list_print(&allocs[0]);
+  ssmem_all_list_print(&allocs[0], 0);
+  ssmem_ts_list_print();
+  ssmem_term(); /* every allocator of this thread, and the thread's registration */
+  CHECK(!mapped(objs[0]));
+  CHECK(!mapped(other));
+}
+
+static void test_release_and_timestamps(void) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init(&a, SSMEM_DEFAULT_MEM_SIZE, 3);
+  for (int i = 0; i < 10; i++) ssmem_release(&a, malloc(64));
+  ssmem_release(&a, NULL);
+  size_t n = ssmem_ts_set_size();
+  CHECK(n >= 1);
+  size_t* before = ssmem_ts_set_collect();
+  SSMEM_SAFE_TO_RECLAIM();
+  size_t* after = ssmem_ts_set_collect();
+  int moved = 0;
+  for (size_t i = 0; i < n; i++) moved += after[i] == before[i] + 2;
+  CHECK(moved == 1);
+  ssmem_ts_set_print(after);
+  free(before);
+  free(after);
+  ssmem_thread_offline();
+  ssmem_thread_online();
+  ssmem_alloc_term(&a); /* last allocator: returns pending releases (LeakSanitizer checks) */
+}
+
+#define SLOTS 64
+static void* slots[SLOTS];
+static pthread_barrier_t checked_barrier;
+
+static void* worker(void* arg) {
+  int id = (int)(intptr_t)arg;
+  ssmem_allocator_t a;
+  ssmem_alloc_init_fs_size(&a, 1 << 20, 4, id);
+  unsigned seed = (unsigned)id * 7919u + 1;
+  for (int i = 0; i < 20000; i++) {
+    seed = seed * 1103515245u + 12345u;
+    int s = (int)((seed >> 8) % SLOTS);
+    long* fresh = ssmem_alloc(&a, sizeof(long));
+    long* old = __atomic_load_n(&slots[s], __ATOMIC_ACQUIRE);
+    *fresh = *old; /* read the old object: it must still hold its slot's index */
+    old = __atomic_exchange_n(&slots[s], fresh, __ATOMIC_ACQ_REL);
+    if (*old != s) __atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+    ssmem_free(&a, old);
+  }
+  /* objects of this allocator stay in the shared array until main has checked it: go
+     offline (the others' collection goes on), then terminate */
+  ssmem_thread_offline();
+  pthread_barrier_wait(&checked_barrier);
+  pthread_barrier_wait(&checked_barrier);
+  ssmem_term();
+  return NULL;
+}
+
+static void test_threads_swap(void) {
+  ssmem_allocator_t init;
+  ssmem_alloc_init(&init, 1 << 20, 100);
+  for (int i = 0; i < SLOTS; i++) {
+    long* o = ssmem_alloc(&init, sizeof(long));
+    *o = i;
+    slots[i] = o;
+  }
+  ssmem_thread_offline();
+  pthread_t t[3];
+  pthread_barrier_init(&checked_barrier, NULL, 4);
+  for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, worker, (void*)(intptr_t)(i + 1));
+  pthread_barrier_wait(&checked_barrier); /* all workers done */
+  for (int i = 0; i < SLOTS; i++) CHECK(*(long*)slots[i] == i);
+  ssmem_term();
+  pthread_barrier_wait(&checked_barrier); /* workers may terminate now */
+  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&checked_barrier);
+}
+
+int main(void) {
+  (void)unused_ts;
+  (void)unused_fs;
+  (void)unused_rel;
+  (void)unused_list;
+  test_alloc_free_reuse();
+  test_release_and_timestamps();
+  test_threads_swap();
+  printf("c_api_test: %d failure(s)\n", failures);
+  return failures == 0 ? 0 : 1;
+}

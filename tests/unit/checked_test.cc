@@ -1,0 +1,159 @@
+// The checked build (--config=checked, SSMEM_CHECKED=1) detects each misuse and aborts with a
+// message naming it. Each misuse runs in a forked child; the test reads the child's stderr
+// and requires death by SIGABRT with the expected words.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <thread>
+#include <string>
+
+#include "ssmem/ssmem.h"
+#include "ssmem/ssmem.hpp"
+
+static_assert(ssmem::detail::checked, "this test must be built with SSMEM_CHECKED=1");
+
+namespace {
+struct outcome {
+  bool aborted = false;
+  std::string err;
+};
+
+outcome run_child(const std::function<void()>& body) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    body();
+    _exit(0);  // no misuse detected
+  }
+  close(fds[1]);
+  outcome o;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) o.err.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  o.aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  return o;
+}
+
+void expect_abort(const std::function<void()>& body, const char* words) {
+  outcome o = run_child(body);
+  CHECK(o.aborted);
+  INFO("stderr: " << o.err);
+  CHECK(o.err.find(words) != std::string::npos);
+}
+}  // namespace
+
+TEST_CASE("a double free aborts naming it") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    void* p = ssmem_alloc(&a, 16);
+    ssmem_free(&a, p);
+    ssmem_free(&a, p);
+  }, "double free");
+}
+
+TEST_CASE("freeing a pointer that no allocator handed out aborts naming a foreign pointer") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    (void)ssmem_alloc(&a, 16);
+    static long not_ours;
+    ssmem_free(&a, &not_ours);
+  }, "foreign pointer");
+}
+
+TEST_CASE("freeing an interior pointer aborts naming a foreign pointer") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    char* p = static_cast<char*>(ssmem_alloc(&a, 32));
+    ssmem_free(&a, p + 8);
+  }, "not the start of an ssmem object");
+}
+
+TEST_CASE("freeing into an allocator of another object size aborts naming the wrong size") {
+  expect_abort([] {
+    ssmem_allocator_t small, big;
+    ssmem_alloc_init(&small, 1 << 20, 0);
+    ssmem_alloc_init(&big, 1 << 20, 0);
+    void* p = ssmem_alloc(&small, 16);
+    (void)ssmem_alloc(&big, 64);
+    ssmem_free(&big, p);
+  }, "wrong size");
+}
+
+TEST_CASE("allocating another size from an allocator aborts naming the wrong size") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    (void)ssmem_alloc(&a, 16);
+    (void)ssmem_alloc(&a, 8);
+  }, "wrong size");
+}
+
+TEST_CASE("using an allocator before init aborts naming it") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    std::memset(&a, 0, sizeof a);
+    (void)ssmem_alloc(&a, 16);
+  }, "before ssmem_alloc_init");
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    ssmem_alloc_term(&a);
+    ssmem_free(&a, nullptr);
+  }, "after ssmem_alloc_term");
+}
+
+TEST_CASE("bumping the timestamp of an unregistered thread aborts naming it") {
+  expect_abort([] { ssmem_ts_next(); }, "thread not registered");
+}
+
+TEST_CASE("releasing an ssmem object aborts: it must be freed instead") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 0);
+    ssmem_release(&a, ssmem_alloc(&a, 16));
+  }, "use ssmem_free");
+}
+
+TEST_CASE("a thread id already used by a live thread is refused") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, 7);
+    std::thread([] {
+      ssmem_allocator_t b;
+      ssmem_alloc_init(&b, 1 << 20, 7);
+    }).join();
+  }, "thread id 7 is already used");
+}
+
+TEST_CASE("correct use does not abort: each check has no false alarm") {
+  outcome o = run_child([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init_fs_size(&a, 1 << 20, 2, 0);
+    for (int round = 0; round < 100; ++round) {
+      void* p = ssmem_alloc(&a, 16);
+      void* q = ssmem_alloc(&a, 16);
+      ssmem_free(&a, p);
+      ssmem_free(&a, q);
+    }
+    ssmem_release(&a, std::malloc(10));
+    ssmem_term();
+  });
+  CHECK_FALSE(o.aborted);
+  CHECK(o.err.empty());
+}

@@ -156,6 +156,10 @@ class basic_allocator {
 
   allocator_stats stats() const noexcept {
     allocator_stats s = stats_;
+    if (const set* oldest = pending_.front(); oldest != nullptr) {
+      s.oldest_pending_age = stats_.stamps - oldest->stamp_seq();
+      s.blocking_slot = domain_.first_blocker(oldest->clock());
+    }
     s.object_size = object_size_;
     s.pending = pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
     s.pending_sets = pending_.size();
@@ -218,6 +222,7 @@ class basic_allocator {
 
   void stamp(set* s, const char* api, source_location loc) noexcept {
     if (!domain_.snapshot(s->clock(), loc)) detail::fatal(api, "out of memory for a vector clock");
+    s->set_stamp_seq(++stats_.stamps);
   }
 
   // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.

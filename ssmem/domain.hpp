@@ -10,6 +10,7 @@
 #include <new>
 
 #include "ssmem/detail/mutant.hpp"
+#include "ssmem/options.hpp"
 #include "ssmem/thread_record.hpp"
 #include "ssmem/vector_clock.hpp"
 
@@ -79,6 +80,15 @@ class basic_domain {
     r->in_use_.store(0, std::memory_order_release, loc);
   }
 
+  /// Marks the record of a thread that no longer exists as offline and free, so it never
+  /// blocks collection again. Only for owners that are gone without unregistering: in a
+  /// child process after fork(), every thread but the caller. Not for live threads (it
+  /// writes a version that only its owner may write).
+  void abandon_dead_owner(record* r, source_location loc = source_location::current()) noexcept {
+    if (r->in_use_.load(std::memory_order_relaxed, loc) == 0) return;  // relaxed: no owner
+    unregister_thread(r, loc);
+  }
+
   /// Reads every record's version into `out` (owner-only data of the caller). False, with
   /// `out` untouched, if the clock cannot grow.
   bool snapshot(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
@@ -108,6 +118,33 @@ class basic_domain {
     }
     out.mark_stamped(true);
     return true;
+  }
+
+  /// Diagnostics: the slot of a thread that still holds back a set stamped with `c` (online
+  /// then and now, same version), or -1.
+  long long first_blocker(const vector_clock<Policy>& c) const noexcept {
+    for (record* r = first(); r != nullptr; r = r->next_.load()) {
+      std::size_t i = r->index_.load();
+      if (i >= c.size() || version_is_offline(c[i])) continue;
+      if (r->load_version() <= c[i]) return static_cast<long long>(i);
+    }
+    return -1;
+  }
+
+  /// Diagnostics: how many records are online, offline and free (racy but each read atomic).
+  domain_stats stats() const noexcept {
+    domain_stats s;
+    for (record* r = first(); r != nullptr; r = r->next_.load()) {
+      ++s.slots;
+      if (r->in_use_.load(std::memory_order_relaxed) == 0) {  // relaxed: a count for humans
+        ++s.free;
+      } else if (version_is_offline(r->load_version())) {
+        ++s.offline;
+      } else {
+        ++s.online;
+      }
+    }
+    return s;
   }
 
   /// Number of record slots ever created (registered or free).

@@ -7,6 +7,7 @@
 #define SSMEM_FREE_SET_HPP
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 
 #include "ssmem/vector_clock.hpp"
@@ -44,6 +45,10 @@ class free_set {
     next_ = nullptr;
   }
 
+  /// The owner's stamp counter when this set was stamped (for the age in statistics).
+  std::uint64_t stamp_seq() const noexcept { return stamp_seq_; }
+  void set_stamp_seq(std::uint64_t s) noexcept { stamp_seq_ = s; }
+
   vector_clock<Policy>& clock() noexcept { return clock_; }
   const vector_clock<Policy>& clock() const noexcept { return clock_; }
   free_set* next() const noexcept { return next_; }
@@ -61,6 +66,7 @@ class free_set {
   std::size_t capacity_;
   std::size_t count_ = 0;
   free_set* next_ = nullptr;
+  std::uint64_t stamp_seq_ = 0;
   vector_clock<Policy> clock_;
 };
 

@@ -44,6 +44,19 @@ struct allocator_stats {
   std::uint64_t released = 0;         // objects handed to release()
   std::uint64_t returned = 0;         // released objects given back to the system
   std::size_t release_pending = 0;    // released, not yet given back
+  std::uint64_t stamps = 0;           // snapshots taken (one per full free or release set)
+  // The oldest stamped set still waiting: how many stamps ago it was taken, and the slot of a
+  // thread holding it back (online, version unchanged since that stamp), or -1 if none now.
+  std::uint64_t oldest_pending_age = 0;
+  long long blocking_slot = -1;
+};
+
+/// A snapshot of a domain's records.
+struct domain_stats {
+  std::size_t slots = 0;    // records ever created
+  std::size_t online = 0;   // registered and online
+  std::size_t offline = 0;  // registered and offline
+  std::size_t free = 0;     // left by their thread, waiting for adoption
 };
 
 }  // namespace ssmem

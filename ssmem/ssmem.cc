@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <ostream>
+#include <sstream>
+
+#include <pthread.h>
 
 #include "ssmem/ssmem.hpp"
 
@@ -20,6 +24,8 @@ namespace {
 thread_local thread_scope* innermost_scope = nullptr;
 }
 
+thread_scope* innermost_scope_of_this_thread() noexcept { return innermost_scope; }
+
 thread_scope::thread_scope(domain& d) : domain_(&d), rec_(d.register_thread()), outer_(innermost_scope) {
   if (rec_ == nullptr) throw std::bad_alloc();
   innermost_scope = this;
@@ -32,6 +38,31 @@ thread_scope::~thread_scope() {
 
 void safe_to_reclaim() noexcept {
   if (innermost_scope != nullptr) innermost_scope->safe_to_reclaim();
+}
+void offline() noexcept {
+  if (innermost_scope != nullptr) innermost_scope->offline();
+}
+void online() noexcept {
+  if (innermost_scope != nullptr) innermost_scope->online();
+}
+
+std::ostream& operator<<(std::ostream& os, const allocator_stats& s) {
+  os << "ssmem allocator: object " << s.object_size << " B, reserved " << s.bytes_reserved
+     << " B in " << s.chunks << " chunk(s); allocated " << s.allocated << " (reused " << s.reused
+     << "), freed " << s.freed << ", collected " << s.collected << "; pending " << s.pending
+     << " object(s) in " << s.pending_sets << " stamped set(s) + filling, reusable " << s.reusable
+     << "; released " << s.released << ", returned " << s.returned << ", release pending "
+     << s.release_pending << "; stamps " << s.stamps;
+  if (s.pending_sets != 0) {
+    os << "; oldest pending set " << s.oldest_pending_age << " stamp(s) old";
+    if (s.blocking_slot >= 0) os << ", held back by thread slot " << s.blocking_slot;
+  }
+  return os;
+}
+
+std::ostream& operator<<(std::ostream& os, const domain_stats& s) {
+  return os << "ssmem domain: " << s.slots << " record(s): " << s.online << " online, "
+            << s.offline << " offline, " << s.free << " free";
 }
 
 }  // namespace ssmem
@@ -97,6 +128,25 @@ void unregister_me() {
   ssmem::default_domain().unregister_thread(me.rec);
   me.rec = nullptr;
 }
+
+// fork(): in the child only the forking thread exists. Every other registered record of the
+// default domain is abandoned (offline and free), or it would block collection forever.
+void after_fork_in_child() {
+  ssmem::domain& d = ssmem::default_domain();
+  for (ssmem::record* r = d.first(); r != nullptr; r = r->next()) {
+    bool mine = r == me.rec;
+    for (ssmem::thread_scope* s = ssmem::innermost_scope_of_this_thread(); s != nullptr && !mine;
+         s = s->outer()) {
+      mine = &s->get_record() == r;
+    }
+    if (!mine) d.abandon_dead_owner(r);
+  }
+  ::new (&registration_mutex()) std::mutex();  // another thread may have held it at fork()
+}
+
+[[maybe_unused]] const bool fork_handler_installed = [] {
+  return pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0;
+}();
 
 c_allocator* checked_allocator(ssmem_allocator_t* a, const char* api) {
   c_allocator* c = as_c(a);
@@ -263,6 +313,13 @@ void ssmem_available_list_print(ssmem_allocator_t* a) {
   std::size_t n = 0;
   for (auto* s = im.available_top(); s != nullptr; s = s->next()) ++n;
   print_sets("avail_set list", im.available_top(), n);
+}
+
+void ssmem_stats_print(ssmem_allocator_t* a) {
+  impl_t& im = checked_allocator(a, "ssmem_stats_print")->impl;
+  std::ostringstream os;
+  os << im.stats() << "\n" << ssmem::default_domain().stats() << "\n";
+  std::fputs(os.str().c_str(), stdout);
 }
 
 void ssmem_all_list_print(ssmem_allocator_t* a, int id) {

@@ -148,6 +148,9 @@ void ssmem_free_list_print(ssmem_allocator_t* a);
 void ssmem_collected_list_print(ssmem_allocator_t* a);
 void ssmem_available_list_print(ssmem_allocator_t* a);
 void ssmem_all_list_print(ssmem_allocator_t* a, int id);
+/* Extension: counters of `a` (pending objects, oldest pending set's age, the thread slot
+   holding collection back) and of the default domain, one line each, on stdout. */
+void ssmem_stats_print(ssmem_allocator_t* a);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #define SSMEM_SSMEM_HPP
 
 #include <cstddef>
+#include <iosfwd>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -45,8 +46,21 @@ class thread_scope {
   /// The calling thread holds no reference it loaded before this call.
   void safe_to_reclaim() noexcept { rec_->bump(); }
 
+  /// Idle: the thread holds no references until online(), and blocks no collection
+  /// meanwhile (like liburcu's rcu_thread_offline). It must not touch shared objects, nor
+  /// allocate or free, while offline. Both are idempotent.
+  void offline() noexcept {
+    if (rec_->is_online()) rec_->go_offline();
+  }
+  void online() noexcept {
+    if (!rec_->is_online()) rec_->go_online();
+  }
+  bool is_online() const noexcept { return rec_->is_online(); }
+
   domain& get_domain() const noexcept { return *domain_; }
   record& get_record() const noexcept { return *rec_; }
+  /// The scope this one is nested in on the same thread, or nullptr.
+  thread_scope* outer() const noexcept { return outer_; }
 
  private:
   domain* domain_;
@@ -54,8 +68,35 @@ class thread_scope {
   thread_scope* outer_;
 };
 
+/// The innermost thread_scope of the calling thread, or nullptr.
+thread_scope* innermost_scope_of_this_thread() noexcept;
+
 /// Bumps the innermost thread_scope of the calling thread; does nothing without one.
 void safe_to_reclaim() noexcept;
+/// offline()/online() of the innermost thread_scope of the calling thread (none: no-op).
+void offline() noexcept;
+void online() noexcept;
+
+/// Offline for the guard's lifetime, e.g. around a blocking call.
+class offline_guard {
+ public:
+  explicit offline_guard(thread_scope& s) noexcept : scope_(s), was_online_(s.is_online()) {
+    scope_.offline();
+  }
+  ~offline_guard() {
+    if (was_online_) scope_.online();
+  }
+  offline_guard(const offline_guard&) = delete;
+  offline_guard& operator=(const offline_guard&) = delete;
+
+ private:
+  thread_scope& scope_;
+  bool was_online_;
+};
+
+/// Human-readable statistics.
+std::ostream& operator<<(std::ostream& os, const allocator_stats& s);
+std::ostream& operator<<(std::ostream& os, const domain_stats& s);
 
 /// An allocator of one object size for the thread of `scope`.
 class allocator {

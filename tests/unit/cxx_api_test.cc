@@ -6,6 +6,11 @@
 #include <new>
 #include <stdexcept>
 #include <thread>
+#include <sstream>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ssmem/ssmem.hpp"
 
@@ -115,4 +120,84 @@ TEST_CASE("the default domain is the one the C API registers in") {
     CHECK(d.slot_count() >= 1);
   }
   CHECK(d.slot_count() >= before);
+}
+
+TEST_CASE("an offline guard stops the thread from blocking collection, then restores it") {
+  ssmem::domain d;
+  ssmem::thread_scope owner(d);
+  ssmem::thread_scope idle(d);  // a second scope on this OS thread stands for an idle thread
+  ssmem::options o;
+  o.free_set_size = 1;
+  ssmem::allocator a(owner, 16, o);
+  {
+    ssmem::offline_guard g(idle);
+    CHECK_FALSE(idle.is_online());
+    void* p = a.allocate();
+    void* q = a.allocate();
+    a.deallocate(p);
+    a.deallocate(q);
+    CHECK(a.stats().collected == 1);
+  }
+  CHECK(idle.is_online());
+  void* p = a.allocate();
+  void* q = a.allocate();
+  a.deallocate(p);
+  a.deallocate(q);  // idle is online and never moves: its entry blocks from now on
+  auto s = a.stats();
+  CHECK(s.collected == 2);  // the set stamped while idle was offline still went
+  CHECK(s.blocking_slot == static_cast<long long>(idle.get_record().index()));
+  CHECK(s.oldest_pending_age == 1);
+  a.deallocate(a.allocate());
+  CHECK(a.stats().oldest_pending_age == 2);  // one more stamp, still held back
+  idle.safe_to_reclaim();
+  a.deallocate(a.allocate());
+  CHECK(a.stats().collected == 5);
+  CHECK(a.stats().pending_sets == 1);  // the newest set waits for the next bump, as always
+}
+
+TEST_CASE("statistics print for humans and count the domain's records") {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::domain_stats ds;
+  {
+    ssmem::thread_scope u(d);
+    u.offline();
+    ds = d.stats();
+  }
+  CHECK(ds.slots == 2);
+  CHECK(ds.online == 1);
+  CHECK(ds.offline == 1);
+  CHECK(d.stats().free == 1);
+  ssmem::allocator a(t, 8);
+  a.deallocate(a.allocate());
+  std::ostringstream os;
+  os << a.stats() << "\n" << d.stats();
+  CHECK(os.str().find("freed 1") != std::string::npos);
+  CHECK(os.str().find("1 free") != std::string::npos);
+}
+
+TEST_CASE("after fork() the child's collection is not blocked by the parent's other threads") {
+  std::atomic<bool> registered{false}, stop{false};
+  std::thread other([&] {
+    ssmem::thread_scope s;  // default domain, online, never bumps
+    registered = true;
+    while (!stop.load()) std::this_thread::yield();
+  });
+  while (!registered.load()) std::this_thread::yield();
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ssmem::thread_scope t;
+    ssmem::options o;
+    o.free_set_size = 1;
+    ssmem::allocator a(t, 16, o);
+    for (int i = 0; i < 4; ++i) a.deallocate(a.allocate());
+    _exit(a.stats().collected > 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  stop = true;
+  other.join();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

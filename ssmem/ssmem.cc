@@ -94,7 +94,9 @@ struct c_thread {
   // A thread that exits without ssmem_term(): its record goes offline so it never blocks
   // collection again. Its allocators' memory stays mapped (objects may still be in use).
   ~c_thread() {
-    if (rec != nullptr) ssmem::default_domain().unregister_thread(rec);
+    if (rec == nullptr) return;
+    rec->set_label(-1);  // its id is free for later threads
+    ssmem::default_domain().unregister_thread(rec);
   }
 };
 thread_local c_thread me;
@@ -139,7 +141,10 @@ void after_fork_in_child() {
          s = s->outer()) {
       mine = &s->get_record() == r;
     }
-    if (!mine) d.abandon_dead_owner(r);
+    if (!mine) {
+      r->set_label(-1);
+      d.abandon_dead_owner(r);
+    }
   }
   ::new (&registration_mutex()) std::mutex();  // another thread may have held it at fork()
 }

@@ -139,6 +139,20 @@ static void test_threads_swap(void) {
   pthread_barrier_destroy(&checked_barrier);
 }
 
+static void* exits_without_term(void* arg) {
+  (void)arg;
+  ssmem_gc_thread_init(NULL, 42);
+  return NULL; /* the thread-exit hook deregisters it and frees id 42 */
+}
+
+static void test_thread_exit_frees_its_id(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, exits_without_term, NULL);
+  pthread_join(t, NULL);
+  ssmem_gc_thread_init(NULL, 42); /* would abort if id 42 were still taken */
+  ssmem_term();
+}
+
 int main(void) {
   (void)unused_ts;
   (void)unused_fs;
@@ -147,6 +161,7 @@ int main(void) {
   test_alloc_free_reuse();
   test_release_and_timestamps();
   test_threads_swap();
+  test_thread_exit_frees_its_id();
   printf("c_api_test: %d failure(s)\n", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -1,9 +1,10 @@
-// The allocator: serves one object size to its owner thread. Objects come from the collected
-// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
-// free sets; a full set is stamped with a vector clock (domain snapshot) and queued; stamped
-// sets whose clock a newer stamp dominates (I3) are collected, with every older one (I4).
-// Released objects (ssmem_release) wait in small release sets the same way, then go back to
-// the system. All lists are owner-only; the only shared state is the domain's records.
+/// \file
+/// The allocator: serves one object size to its owner thread. Objects come from the collected
+/// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
+/// free sets; a full set is stamped with a vector clock (domain snapshot) and queued; stamped
+/// sets whose clock a newer stamp dominates (I3) are collected, with every older one (I4).
+/// Released objects (ssmem_release) wait in small release sets the same way, then go back to
+/// the system. All lists are owner-only; the only shared state is the domain's records.
 #ifndef SSMEM_ALLOCATOR_HPP
 #define SSMEM_ALLOCATOR_HPP
 
@@ -27,11 +28,18 @@ constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align 
   return (size + align - 1) / align * align;
 }
 
+/// An allocator of one object size for one owner thread (see the file comment).
+/// Thread safety: every member is for the owner thread only; other threads interact only
+/// through the domain's records. Errors: allocation failure gives nullptr; running out of
+/// memory for bookkeeping aborts with a message (going on would lose a freed object).
 template <class Policy>
 class basic_allocator {
  public:
+  /// The domain type whose records make up the clocks.
   using domain_type = basic_domain<Policy>;
+  /// The owner's record type.
   using record = thread_record<Policy>;
+  /// The free-set type.
   using set = free_set<Policy>;
 
   /// `object_size` 0 defers the size to the first allocate(size) (the C API's way).
@@ -65,9 +73,13 @@ class basic_allocator {
     }
   }
 
+  /// Bytes per object (0 until fixed by the first sized allocate()).
   std::size_t object_size() const noexcept { return object_size_; }
+  /// The options in force.
   const options& opts() const noexcept { return opts_; }
+  /// The owner thread's record.
   record& owner() const noexcept { return self_; }
+  /// The domain the clocks are taken from.
   domain_type& domain() const noexcept { return domain_; }
 
   /// Owner only. An object of object_size() bytes, or nullptr when memory runs out.
@@ -154,6 +166,7 @@ class basic_allocator {
     if (opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both) self_.bump(loc);
   }
 
+  /// The counters; reads the domain's versions for blocking_slot.
   allocator_stats stats() const noexcept {
     allocator_stats s = stats_;
     if (const set* oldest = pending_.front(); oldest != nullptr) {
@@ -170,10 +183,15 @@ class basic_allocator {
 
   // Diagnostics (owner only): the current filling set, the stamped queue oldest first, the
   // collected sets and the recycled ones.
+  /// The set being filled, or nullptr.
   const set* filling_set() const noexcept { return filling_; }
+  /// The oldest stamped set waiting (list continues through next()).
   const set* pending_front() const noexcept { return pending_.front(); }
+  /// The top collected set (list continues through next()).
   const set* collected_top() const noexcept { return collected_.top(); }
+  /// The top recycled empty set (list continues through next()).
   const set* available_top() const noexcept { return available_.top(); }
+  /// Number of collected sets.
   std::size_t collected_sets() const noexcept { return collected_.size(); }
 
  private:

@@ -1,8 +1,9 @@
-// The domain: the registry of thread records whose versions make up a vector clock.
-// Invariant I2: records are pushed at the head of a list, each with index = previous head's
-// index + 1, and are never unlinked or freed while the domain lives; a snapshot therefore sees
-// a contiguous range 0..head.index, and a record that leaves is only marked free (offline),
-// to be adopted by a later thread. A thread's timestamp is never read after it is freed.
+/// \file
+/// The domain: the registry of thread records whose versions make up a vector clock.
+/// Invariant I2: records are pushed at the head of a list, each with index = previous head's
+/// index + 1, and are never unlinked or freed while the domain lives; a snapshot therefore sees
+/// a contiguous range 0..head.index, and a record that leaves is only marked free (offline),
+/// to be adopted by a later thread. A thread's timestamp is never read after it is freed.
 #ifndef SSMEM_DOMAIN_HPP
 #define SSMEM_DOMAIN_HPP
 
@@ -16,9 +17,12 @@
 
 namespace ssmem {
 
+/// The registry of thread records (see the file comment). All members are thread-safe
+/// unless stated otherwise.
 template <class Policy>
 class basic_domain {
  public:
+  /// The record type.
   using record = thread_record<Policy>;
 
   basic_domain() = default;

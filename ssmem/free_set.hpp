@@ -1,8 +1,9 @@
-// A free set: a fixed-capacity array of freed objects and the vector clock stamped on it when
-// it filled. Invariant I4: a set is collected (its objects become reusable) only after it was
-// stamped, and only when a strictly newer clock (I3) was stamped on a later set; with it go
-// all older stamped sets, since clocks taken by one thread only grow entrywise.
-// Free sets are owner-only data of one allocator: no atomics here.
+/// \file
+/// A free set: a fixed-capacity array of freed objects and the vector clock stamped on it when
+/// it filled. Invariant I4: a set is collected (its objects become reusable) only after it was
+/// stamped, and only when a strictly newer clock (I3) was stamped on a later set; with it go
+/// all older stamped sets, since clocks taken by one thread only grow entrywise.
+/// Free sets are owner-only data of one allocator: no atomics here.
 #ifndef SSMEM_FREE_SET_HPP
 #define SSMEM_FREE_SET_HPP
 
@@ -14,6 +15,7 @@
 
 namespace ssmem {
 
+/// A fixed-capacity array of freed objects and the clock stamped on it (I4). Owner-only.
 template <class Policy>
 class free_set {
  public:
@@ -23,19 +25,27 @@ class free_set {
     if (mem == nullptr) return nullptr;
     return new (mem) free_set(capacity);
   }
+  /// Frees a set made by create() (its objects are not touched).
   static void destroy(free_set* s) noexcept {
     std::size_t cap = s->capacity_;
     s->~free_set();
     Policy::deallocate(s, bytes_for(cap));
   }
 
+  /// Slots in the set.
   std::size_t capacity() const noexcept { return capacity_; }
+  /// Objects in the set.
   std::size_t count() const noexcept { return count_; }
+  /// No free slot left: time to stamp.
   bool full() const noexcept { return count_ == capacity_; }
+  /// No object left.
   bool empty() const noexcept { return count_ == 0; }
 
+  /// Adds an object. Precondition: !full().
   void push(void* obj) noexcept { slots()[count_++] = obj; }
+  /// Removes the last object added. Precondition: !empty().
   void* pop() noexcept { return slots()[--count_]; }
+  /// The i-th object, for diagnostics.
   void* at(std::size_t i) const noexcept { return slots()[i]; }
 
   /// Back to an empty, unstamped set (the clock's buffer is kept for the next stamp).
@@ -47,11 +57,16 @@ class free_set {
 
   /// The owner's stamp counter when this set was stamped (for the age in statistics).
   std::uint64_t stamp_seq() const noexcept { return stamp_seq_; }
+  /// Records the owner's stamp counter at this set's stamp.
   void set_stamp_seq(std::uint64_t s) noexcept { stamp_seq_ = s; }
 
+  /// The clock stamped on this set (stamped() false until then).
   vector_clock<Policy>& clock() noexcept { return clock_; }
+  /// The clock stamped on this set.
   const vector_clock<Policy>& clock() const noexcept { return clock_; }
+  /// Link in the list that holds the set.
   free_set* next() const noexcept { return next_; }
+  /// Sets the link in the list that holds the set.
   void set_next(free_set* n) noexcept { next_ = n; }
 
  private:
@@ -74,11 +89,17 @@ class free_set {
 template <class Policy>
 class set_queue {
  public:
+  /// The element type.
   using set = free_set<Policy>;
+  /// No set queued.
   bool empty() const noexcept { return head_ == nullptr; }
+  /// The oldest set, or nullptr.
   set* front() const noexcept { return head_; }
+  /// Sets queued.
   std::size_t size() const noexcept { return size_; }
+  /// Objects in the queued sets.
   std::size_t objects() const noexcept { return objects_; }
+  /// Queues a set as the newest.
   void push_back(set* s) noexcept {
     s->set_next(nullptr);
     if (tail_ != nullptr) tail_->set_next(s); else head_ = s;
@@ -86,6 +107,7 @@ class set_queue {
     ++size_;
     objects_ += s->count();
   }
+  /// Removes and returns the oldest set. Precondition: !empty().
   set* pop_front() noexcept {
     set* s = head_;
     head_ = s->next();
@@ -107,15 +129,21 @@ class set_queue {
 template <class Policy>
 class set_stack {
  public:
+  /// The element type.
   using set = free_set<Policy>;
+  /// No set held.
   bool empty() const noexcept { return head_ == nullptr; }
+  /// The last set pushed, or nullptr.
   set* top() const noexcept { return head_; }
+  /// Sets held.
   std::size_t size() const noexcept { return size_; }
+  /// Pushes a set.
   void push(set* s) noexcept {
     s->set_next(head_);
     head_ = s;
     ++size_;
   }
+  /// Removes and returns the top set. Precondition: !empty().
   set* pop() noexcept {
     set* s = head_;
     head_ = s->next();

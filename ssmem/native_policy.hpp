@@ -1,7 +1,8 @@
-// The production atomics policy: std::atomic, std::atomic_thread_fence, malloc and mmap.
-// Every wrapper is a forced-inline forward to the std:: operation with the order the caller
-// wrote, so the library compiles to what hand-written std::atomic code would (the source
-// location argument is dead after inlining; docs/benchmarks.md records the callgrind check).
+/// \file
+/// The production atomics policy: std::atomic, std::atomic_thread_fence, malloc and mmap.
+/// Every wrapper is a forced-inline forward to the std:: operation with the order the caller
+/// wrote, so the library compiles to what hand-written std::atomic code would (the source
+/// location argument is dead after inlining; docs/benchmarks.md records the callgrind check).
 #ifndef SSMEM_NATIVE_POLICY_HPP
 #define SSMEM_NATIVE_POLICY_HPP
 
@@ -16,36 +17,45 @@
 
 #include "ssmem/policy.hpp"
 
+/// Forces inlining of the policy wrappers (they must cost nothing).
 #define SSMEM_ALWAYS_INLINE inline __attribute__((always_inline))
 
 namespace ssmem {
 
+/// The production policy (see policy.hpp for the contract of each member).
 struct native_policy {
+  /// std::atomic<T> without operators or default orders.
   template <class T>
   class atomic {
    public:
     constexpr atomic() noexcept : v_() {}
+    /// Initialises the value (not an atomic operation).
     constexpr explicit atomic(T v) noexcept : v_(v) {}
     atomic(const atomic&) = delete;
     atomic& operator=(const atomic&) = delete;
 
+    /// std::atomic::load.
     SSMEM_ALWAYS_INLINE T load(std::memory_order mo,
                                source_location = source_location::current()) const noexcept {
       return v_.load(mo);
     }
+    /// std::atomic::store.
     SSMEM_ALWAYS_INLINE void store(T v, std::memory_order mo,
                                    source_location = source_location::current()) noexcept {
       v_.store(v, mo);
     }
+    /// std::atomic::exchange.
     SSMEM_ALWAYS_INLINE T exchange(T v, std::memory_order mo,
                                    source_location = source_location::current()) noexcept {
       return v_.exchange(v, mo);
     }
+    /// std::atomic::compare_exchange_strong.
     SSMEM_ALWAYS_INLINE bool compare_exchange_strong(
         T& expected, T desired, std::memory_order success, std::memory_order failure,
         source_location = source_location::current()) noexcept {
       return v_.compare_exchange_strong(expected, desired, success, failure);
     }
+    /// std::atomic::fetch_add.
     SSMEM_ALWAYS_INLINE T fetch_add(T v, std::memory_order mo,
                                     source_location = source_location::current()) noexcept {
       return v_.fetch_add(v, mo);
@@ -55,14 +65,18 @@ struct native_policy {
     std::atomic<T> v_;
   };
 
+  /// A plain T (the checker policies watch these for data races).
   template <class T>
   class var {
    public:
     constexpr var() noexcept : v_() {}
+    /// Initialises the value.
     constexpr explicit var(T v) noexcept : v_(v) {}
+    /// Reads the value.
     SSMEM_ALWAYS_INLINE T load(source_location = source_location::current()) const noexcept {
       return v_;
     }
+    /// Writes the value.
     SSMEM_ALWAYS_INLINE void store(T v, source_location = source_location::current()) noexcept {
       v_ = v;
     }
@@ -71,6 +85,7 @@ struct native_policy {
     T v_;
   };
 
+  /// std::atomic_thread_fence.
   SSMEM_ALWAYS_INLINE static void fence(std::memory_order mo,
                                         source_location = source_location::current()) noexcept {
     std::atomic_thread_fence(mo);
@@ -84,6 +99,7 @@ struct native_policy {
   // during static initialisation, before any thread can register in a domain; until it has
   // run, fence_light() takes the full-fence path, which is correct with either heavy side.
   // SSMEM_NO_MEMBARRIER=1 in the environment forces the fallback (benchmarks compare both).
+  /// Light side of the asymmetric seq_cst fence (see above).
   SSMEM_ALWAYS_INLINE static void fence_light(source_location = source_location::current()) noexcept {
     if (membarrier_available) {
       std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -91,6 +107,7 @@ struct native_policy {
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
   }
+  /// Heavy side of the asymmetric seq_cst fence (see above).
   static void fence_heavy(source_location = source_location::current()) noexcept {
     if (membarrier_available) {
       if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
@@ -98,6 +115,7 @@ struct native_policy {
     }
     std::atomic_thread_fence(std::memory_order_seq_cst);
   }
+  /// Queries and registers MEMBARRIER_CMD_PRIVATE_EXPEDITED; false if unavailable.
   static bool register_membarrier() noexcept {
     const char* off = std::getenv("SSMEM_NO_MEMBARRIER");
     if (off != nullptr && off[0] == '1') return false;
@@ -105,14 +123,18 @@ struct native_policy {
     if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
     return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
   }
+  /// Whether the membarrier path is in use (fixed at static initialisation).
   static inline const bool membarrier_available = register_membarrier();
 
+  /// Cache-line aligned memory for metadata, or nullptr.
   static void* allocate(std::size_t bytes) noexcept {
     // Cache-line alignment keeps thread records and free-set headers off shared lines.
     return std::aligned_alloc(64, (bytes + 63) & ~std::size_t{63});
   }
+  /// Frees allocate()'s memory.
   static void deallocate(void* p, std::size_t) noexcept { std::free(p); }
 
+  /// A zero-filled anonymous mapping of `bytes`, or nullptr.
   static void* map_chunk(std::size_t bytes, bool huge_pages) noexcept {
     // Anonymous mappings are zero-filled and committed lazily, page by page.
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -120,8 +142,10 @@ struct native_policy {
     if (huge_pages) (void)::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: may be refused
     return p;
   }
+  /// Unmaps map_chunk()'s memory.
   static void unmap_chunk(void* p, std::size_t bytes) noexcept { ::munmap(p, bytes); }
 
+  /// free(): where released objects go.
   static void return_to_system(void* p) noexcept { std::free(p); }
 };
 

@@ -1,30 +1,31 @@
-// The atomics policy: everything the algorithm needs from the machine, in one place.
-// The algorithm headers (thread_record, domain, vector_clock, free_set, allocator) never
-// name std::atomic, fences, thread_local, malloc or the OS; they go through a Policy so that
-// the same code is the production library (native_policy.hpp) and the model that Relacy
-// checks (verification/relacy_policy.hpp).
-//
-// A policy is a struct with:
-//   template <class T> class atomic   -- load/store/exchange/compare_exchange_strong/fetch_add,
-//                                        every one taking an explicit std::memory_order (no
-//                                        defaults, no operators) and a trailing
-//                                        detail::source_location that checkers report;
-//   template <class T> class var      -- plain shared data a checker should watch for races:
-//                                        load(loc) / store(v, loc); a plain T natively;
-//   static void fence(std::memory_order, loc)            -- a stand-alone fence;
-//   static void fence_light(loc) / fence_heavy(loc)
-//                                     -- an asymmetric pair: together they order like two
-//                                        seq_cst fences; light is on the fast path (bump),
-//                                        heavy on the rare one (snapshot). Both may simply
-//                                        be seq_cst fences (the Relacy policy's choice);
-//   static void* allocate(size_t bytes) / deallocate(p, bytes)
-//                                     -- small metadata (records, free sets, clocks);
-//                                        nullptr on failure;
-//   static void* map_chunk(size_t bytes, bool huge_pages) / unmap_chunk(p, bytes)
-//                                     -- large, zero-filled, cache-line aligned chunks that
-//                                        objects are bump-allocated from; nullptr on failure;
-//   static void return_to_system(void* p)
-//                                     -- what ssmem_release hands memory to (free()).
+/// \file
+/// The atomics policy: everything the algorithm needs from the machine, in one place.
+/// The algorithm headers (thread_record, domain, vector_clock, free_set, allocator) never
+/// name std::atomic, fences, thread_local, malloc or the OS; they go through a Policy so that
+/// the same code is the production library (native_policy.hpp) and the model that Relacy
+/// checks (verification/relacy_policy.hpp).
+///
+/// A policy is a struct with:
+///   `template <class T> class atomic`  -- load/store/exchange/compare_exchange_strong/fetch_add,
+///                                        every one taking an explicit std::memory_order (no
+///                                        defaults, no operators) and a trailing
+///                                        detail::source_location that checkers report;
+///   `template <class T> class var`     -- plain shared data a checker should watch for races:
+///                                        load(loc) / store(v, loc); a plain T natively;
+///   static void fence(std::memory_order, loc)            -- a stand-alone fence;
+///   static void fence_light(loc) / fence_heavy(loc)
+///                                     -- an asymmetric pair: together they order like two
+///                                        seq_cst fences; light is on the fast path (bump),
+///                                        heavy on the rare one (snapshot). Both may simply
+///                                        be seq_cst fences (the Relacy policy's choice);
+///   static void* allocate(size_t bytes) / deallocate(p, bytes)
+///                                     -- small metadata (records, free sets, clocks);
+///                                        nullptr on failure;
+///   static void* map_chunk(size_t bytes, bool huge_pages) / unmap_chunk(p, bytes)
+///                                     -- large, zero-filled, cache-line aligned chunks that
+///                                        objects are bump-allocated from; nullptr on failure;
+///   static void return_to_system(void* p)
+///                                     -- what ssmem_release hands memory to (free()).
 #ifndef SSMEM_POLICY_HPP
 #define SSMEM_POLICY_HPP
 

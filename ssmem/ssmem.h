@@ -1,4 +1,5 @@
-/*
+/**
+ * \file
  * ssmem.h -- the C API, source-compatible with the original ssmem.h (ASCYLIB, EPFL):
  * every function, type and macro of the original is declared here with the same name and
  * signature, so a C program written against it compiles unchanged and links with -lssmem.
@@ -26,38 +27,52 @@ extern "C" {
 #endif
 
 /* ---- parameters (build-time settings of the library, as in the original) ---- */
+/** freed objects per free set */
 #define SSMEM_GC_FREE_SET_SIZE 507 /* freed objects per free set */
+/** released objects per release set */
 #define SSMEM_GC_RLSE_SET_SIZE 3   /* released objects per release set */
+/** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
+/** 1: each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */
 #define SSMEM_MEM_SIZE_DOUBLE 1    /* each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */
+/** cap of the chunk doubling, bytes */
 #define SSMEM_MEM_SIZE_MAX (4 * 1024 * 1024 * 1024LL)
+/** 1: every allocation reads as zeros (reused objects included) */
 #define SSMEM_ZERO_MEMORY 0        /* 1: every allocation reads as zeros (reuse included) */
+/** 1: advise transparent huge pages for chunks */
 #define SSMEM_TRANSPARENT_HUGE_PAGES 0 /* 1: advise huge pages for chunks */
 
-/* When ssmem_alloc/ssmem_free bump the thread's timestamp. With SSMEM_TS_INCR_ON_NONE the
+/** When ssmem_alloc/ssmem_free bump the thread's timestamp. With SSMEM_TS_INCR_ON_NONE the
    program calls SSMEM_SAFE_TO_RECLAIM() where it holds no ssmem references. The library is
    built with SSMEM_TS_INCR_ON (default BOTH); ssmem_alloc_init_ts chooses per allocator. */
-#define SSMEM_TS_INCR_ON_NONE 0
+#define SSMEM_TS_INCR_ON_NONE 0 /**< bump only on ssmem_ts_next() */
+/** bump on every ssmem_alloc and ssmem_free/ssmem_release */
 #define SSMEM_TS_INCR_ON_BOTH 1
+/** bump on every ssmem_alloc */
 #define SSMEM_TS_INCR_ON_ALLOC 2
+/** bump on every ssmem_free/ssmem_release */
 #define SSMEM_TS_INCR_ON_FREE 3
 #ifndef SSMEM_TS_INCR_ON
+/** the library's build-time timestamp policy */
 #define SSMEM_TS_INCR_ON SSMEM_TS_INCR_ON_BOTH
 #endif
 
 /* ---- help definitions ---- */
 #ifndef ALIGNED
+/** GCC/clang alignment attribute, as in the original */
 #define ALIGNED(N) __attribute__((aligned(N)))
 #endif
 #ifndef CACHE_LINE_SIZE
+/** bytes per cache line */
 #define CACHE_LINE_SIZE 64
 #endif
 
 /* ---- data structures ---- */
 
-/* An allocator: opaque storage for the library's allocator object (a complete type, so it
+/** An allocator: opaque storage for the library's allocator object (a complete type, so it
    can be placed in arrays, embedded and sized with sizeof, as with the original). */
 #define SSMEM_ALLOCATOR_STORAGE (8 * CACHE_LINE_SIZE)
+/** An allocator (opaque storage; see above). */
 typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_allocator {
   union {
     uint64_t ssmem_words_[SSMEM_ALLOCATOR_STORAGE / 8];
@@ -68,6 +83,7 @@ typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_allocator {
 /* The original's internal record types, declared for source compatibility only: programs
    that name them still compile. This implementation keeps its state in the C++ types of
    ssmem/thread_record.hpp, free_set.hpp and allocator.hpp; these structs are not used. */
+/** The original's timestamp record (compatibility only). */
 typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_ts {
   union {
     struct {
@@ -79,76 +95,88 @@ typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_ts {
   };
 } ssmem_ts_t;
 
+/** The original's free set (compatibility only). */
 typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_free_set {
-  size_t* ts_set;
-  size_t size;
-  long int curr;
-  struct ssmem_free_set* set_next;
-  uintptr_t* set;
+  size_t* ts_set;                   /**< clock stamped when full */
+  size_t size;                      /**< capacity */
+  long int curr;                    /**< objects in the set */
+  struct ssmem_free_set* set_next;  /**< next set of the list */
+  uintptr_t* set;                   /**< the objects */
 } ssmem_free_set_t;
 
+/** The original's released-memory node (compatibility only). */
 typedef struct ssmem_released {
-  size_t* ts_set;
-  void* mem;
-  struct ssmem_released* next;
+  size_t* ts_set;               /**< clock stamped at release */
+  void* mem;                    /**< the released memory */
+  struct ssmem_released* next;  /**< next node */
 } ssmem_released_t;
 
+/** The original's generic list node (compatibility only). */
 typedef struct ssmem_list {
-  void* obj;
-  struct ssmem_list* next;
+  void* obj;                /**< the element */
+  struct ssmem_list* next;  /**< next node */
 } ssmem_list_t;
 
 /* ---- interface ---- */
 
-/* Initialise allocator `a` for the calling thread: `size` is the first chunk size (usually
+/** Initialise allocator `a` for the calling thread: `size` is the first chunk size (usually
    SSMEM_DEFAULT_MEM_SIZE); registers the thread (label `id`) if it is not yet registered.
    Aborts with a message if `id` is negative, or already used by another live thread. */
 void ssmem_alloc_init(ssmem_allocator_t* a, size_t size, int id);
-/* As ssmem_alloc_init, with `free_set_size` objects per free set. */
+/** As ssmem_alloc_init, with `free_set_size` objects per free set. */
 void ssmem_alloc_init_fs_size(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id);
-/* Extension: as above, choosing the timestamp policy (SSMEM_TS_INCR_ON_*) per allocator. */
+/** Extension: as above, choosing the timestamp policy (SSMEM_TS_INCR_ON_*) per allocator. */
 void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id,
                          int ts_incr_on);
-/* Register the calling thread for timestamps without an allocator (`a` may be NULL). */
+/** Register the calling thread for timestamps without an allocator (`a` may be NULL). */
 void ssmem_gc_thread_init(ssmem_allocator_t* a, int id);
-/* Terminate every allocator of the calling thread, free all their memory, and deregister
+/** Terminate every allocator of the calling thread, free all their memory, and deregister
    the thread. */
 void ssmem_term();
-/* Terminate allocator `a` and free all its memory. Precondition (as in the original): no
+/** Terminate allocator `a` and free all its memory. Precondition (as in the original): no
    thread uses its objects any more, and none of them sits in another allocator's free set.
    The thread is deregistered when its last allocator terminates. */
 void ssmem_alloc_term(ssmem_allocator_t* a);
 
-/* An object of `size` bytes from `a` (the first call fixes the allocator's object size);
+/** An object of `size` bytes from `a` (the first call fixes the allocator's object size);
    NULL when memory runs out or `size` exceeds the object size. */
 void* ssmem_alloc(ssmem_allocator_t* a, size_t size);
-/* Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
+/** Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
    once every thread has moved on. ssmem_free(a, NULL) does nothing. */
 void ssmem_free(ssmem_allocator_t* a, void* obj);
-/* Give `obj`, memory from malloc(), back to the system with free() once every thread has
+/** Give `obj`, memory from malloc(), back to the system with free() once every thread has
    moved on. ssmem_release(a, NULL) does nothing. */
 void ssmem_release(ssmem_allocator_t* a, void* obj);
 
-/* The calling thread holds no reference to ssmem memory read before this call. */
+/** The calling thread holds no reference to ssmem memory read before this call. */
 void ssmem_ts_next();
+/** the original's name for ssmem_ts_next() */
 #define SSMEM_SAFE_TO_RECLAIM() ssmem_ts_next()
 
-/* Extension: an offline thread holds no references and blocks no collection. */
+/** Extension: an offline thread holds no references and blocks no collection. */
 void ssmem_thread_offline(void);
+/** Extension: back online after ssmem_thread_offline(). */
 void ssmem_thread_online(void);
 
 /* ---- debug/help functions ---- */
+/** Prints every record of the default domain (label, version, offline). */
 void ssmem_ts_list_print();
-/* A malloc'd snapshot of every record's version (ssmem_ts_set_size() entries); free() it. */
+/** A malloc'd snapshot of every record's version (ssmem_ts_set_size() entries); free() it. */
 size_t* ssmem_ts_set_collect();
+/** Number of entries of ssmem_ts_set_collect()'s snapshot. */
 size_t ssmem_ts_set_size(void);
+/** Prints a snapshot from ssmem_ts_set_collect(). */
 void ssmem_ts_set_print(size_t* set);
 
+/** Prints the filling free set and the stamped ones, oldest first, with their clocks. */
 void ssmem_free_list_print(ssmem_allocator_t* a);
+/** Prints the collected (reusable) sets. */
 void ssmem_collected_list_print(ssmem_allocator_t* a);
+/** Prints the recycled empty sets. */
 void ssmem_available_list_print(ssmem_allocator_t* a);
+/** Prints one line: stamped and collected set counts, labelled with `id`. */
 void ssmem_all_list_print(ssmem_allocator_t* a, int id);
-/* Extension: counters of `a` (pending objects, oldest pending set's age, the thread slot
+/** Extension: counters of `a` (pending objects, oldest pending set's age, the thread slot
    holding collection back) and of the default domain, one line each, on stdout. */
 void ssmem_stats_print(ssmem_allocator_t* a);
 

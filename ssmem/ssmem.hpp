@@ -1,14 +1,15 @@
-// The C++ API: RAII over the policy-templated algorithm with the native policy.
-//
-//   ssmem::thread_scope t;                       // register this thread (default domain)
-//   ssmem::object_pool<node> pool(t);            // one object size, owned by this thread
-//   node* n = pool.create(args...);              // construct
-//   pool.destroy(n);                             // ~node(), memory reused after a grace period
-//   t.safe_to_reclaim();                         // explicit bump (ts_policy::none)
-//
-// Threading contract: a thread_scope, and every allocator/object_pool built on it, belongs to
-// the thread that created it; only that thread calls their members. A thread may use a
-// reference it loaded from shared memory until its next version change (see options::bump_on).
+/// \file
+/// The C++ API: RAII over the policy-templated algorithm with the native policy.
+///
+///   ssmem::thread_scope t;                       // register this thread (default domain)
+///   ssmem::object_pool<node> pool(t);            // one object size, owned by this thread
+///   node* n = pool.create(args...);              // construct
+///   pool.destroy(n);                             // ~node(), memory reused after a grace period
+///   t.safe_to_reclaim();                         // explicit bump (ts_policy::none)
+///
+/// Threading contract: a thread_scope, and every allocator/object_pool built on it, belongs to
+/// the thread that created it; only that thread calls their members. A thread may use a
+/// reference it loaded from shared memory until its next version change (see options::bump_on).
 #ifndef SSMEM_SSMEM_HPP
 #define SSMEM_SSMEM_HPP
 
@@ -25,7 +26,9 @@
 
 namespace ssmem {
 
+/// A domain of the native policy.
 using domain = basic_domain<native_policy>;
+/// A thread record of the native policy.
 using record = thread_record<native_policy>;
 
 /// The process-wide domain that the C API uses; created on first use, never destroyed (so a
@@ -52,12 +55,16 @@ class thread_scope {
   void offline() noexcept {
     if (rec_->is_online()) rec_->go_offline();
   }
+  /// Back online after offline(): may load shared references again.
   void online() noexcept {
     if (!rec_->is_online()) rec_->go_online();
   }
+  /// Whether the thread is online in this scope's domain.
   bool is_online() const noexcept { return rec_->is_online(); }
 
+  /// The domain the thread is registered in.
   domain& get_domain() const noexcept { return *domain_; }
+  /// The thread's record.
   record& get_record() const noexcept { return *rec_; }
   /// The scope this one is nested in on the same thread, or nullptr.
   thread_scope* outer() const noexcept { return outer_; }
@@ -73,13 +80,15 @@ thread_scope* innermost_scope_of_this_thread() noexcept;
 
 /// Bumps the innermost thread_scope of the calling thread; does nothing without one.
 void safe_to_reclaim() noexcept;
-/// offline()/online() of the innermost thread_scope of the calling thread (none: no-op).
+/// offline() of the innermost thread_scope of the calling thread (none: no-op).
 void offline() noexcept;
+/// online() of the innermost thread_scope of the calling thread (none: no-op).
 void online() noexcept;
 
 /// Offline for the guard's lifetime, e.g. around a blocking call.
 class offline_guard {
  public:
+  /// Goes offline (if online).
   explicit offline_guard(thread_scope& s) noexcept : scope_(s), was_online_(s.is_online()) {
     scope_.offline();
   }
@@ -94,13 +103,16 @@ class offline_guard {
   bool was_online_;
 };
 
-/// Human-readable statistics.
+/// Human-readable allocator statistics, one line.
 std::ostream& operator<<(std::ostream& os, const allocator_stats& s);
+/// Human-readable domain statistics, one line.
 std::ostream& operator<<(std::ostream& os, const domain_stats& s);
 
 /// An allocator of one object size for the thread of `scope`.
 class allocator {
  public:
+  /// An allocator of `object_size`-byte objects for the thread of `scope`; no memory
+  /// is mapped until the first allocation.
   allocator(thread_scope& scope, std::size_t object_size, const options& o = options{}) noexcept
       : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(object_size), o) {}
 
@@ -115,8 +127,11 @@ class allocator {
   /// Gives `p` (from malloc) back to the system once every thread has moved on.
   void release(void* p) noexcept { impl_.release(p); }
 
+  /// Bytes per object (rounded for alignment).
   std::size_t object_size() const noexcept { return impl_.object_size(); }
+  /// The counters (owner thread only).
   allocator_stats stats() const noexcept { return impl_.stats(); }
+  /// The underlying policy-templated allocator.
   basic_allocator<native_policy>& impl() noexcept { return impl_; }
 
  private:
@@ -129,6 +144,7 @@ class object_pool {
   static_assert(alignof(T) <= 64, "ssmem objects are aligned to at most a cache line");
 
  public:
+  /// A pool of T for the thread of `scope`.
   explicit object_pool(thread_scope& scope, const options& o = options{}) noexcept
       : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(sizeof(T), alignof(T) < 8 ? 8 : alignof(T)), o) {}
 
@@ -154,6 +170,7 @@ class object_pool {
     impl_.deallocate(p);
   }
 
+  /// The counters (owner thread only).
   allocator_stats stats() const noexcept { return impl_.stats(); }
 
  private:

@@ -1,12 +1,13 @@
-// A thread record: one registered thread's version counter (its timestamp) and its slot in
-// the domain. Invariant I1: a thread holds no reference that it loaded before its latest
-// version change; only the owner writes `version`, and every change makes it larger.
-//
-// A version value is 2 * count + offline: bump() adds 2; going offline adds 1 (odd: the thread
-// holds no references at all and blocks no collection); going online adds 1 (even again).
-// Every transition strictly increases the value, so "strictly greater" in a later snapshot
-// always means "this thread has moved on". 64 bits do not wrap in practice: at one bump per
-// nanosecond that takes 292 years.
+/// \file
+/// A thread record: one registered thread's version counter (its timestamp) and its slot in
+/// the domain. Invariant I1: a thread holds no reference that it loaded before its latest
+/// version change; only the owner writes `version`, and every change makes it larger.
+///
+/// A version value is 2 * count + offline: bump() adds 2; going offline adds 1 (odd: the thread
+/// holds no references at all and blocks no collection); going online adds 1 (even again).
+/// Every transition strictly increases the value, so "strictly greater" in a later snapshot
+/// always means "this thread has moved on". 64 bits do not wrap in practice: at one bump per
+/// nanosecond that takes 292 years.
 #ifndef SSMEM_THREAD_RECORD_HPP
 #define SSMEM_THREAD_RECORD_HPP
 
@@ -18,13 +19,18 @@
 
 namespace ssmem {
 
+/// A version (timestamp): 2 * count + offline bit.
 using version_t = std::uint64_t;
 
+/// Whether a version value means "offline" (odd).
 constexpr bool version_is_offline(version_t v) noexcept { return (v & 1u) != 0; }
 
+/// A registered thread's version counter and its slot (see the file comment). Owned by
+/// one thread at a time; "owner only" members must be called by that thread.
 template <class Policy>
 class alignas(64) thread_record {
  public:
+  /// The version a new record is published with: offline, count 0.
   static constexpr version_t initial_version = 1;  // registered offline, count 0
 
   /// Owner only. The thread promises it holds no reference it loaded before this call.
@@ -57,8 +63,11 @@ class alignas(64) thread_record {
   /// Owner only (relaxed: the owner is the only writer).
   version_t own_version() const noexcept { return version_.load(std::memory_order_relaxed); }
 
+  /// The record's slot in every clock (immutable once published).
   std::size_t index() const noexcept { return index_.load(); }
+  /// The next (older) record of the domain's list.
   thread_record* next() const noexcept { return next_.load(); }
+  /// Owner only: whether the owner is online.
   bool is_online() const noexcept { return !version_is_offline(own_version()); }
 
  private:
@@ -99,7 +108,9 @@ class alignas(64) thread_record {
   typename Policy::template atomic<std::int64_t> label_{-1};
 
  public:
+  /// The C API's id of the owner, or -1 (diagnostics).
   std::int64_t label() const noexcept { return label_.load(std::memory_order_relaxed); }
+  /// Sets the label (C API registration).
   void set_label(std::int64_t id) noexcept { label_.store(id, std::memory_order_relaxed); }
 };
 

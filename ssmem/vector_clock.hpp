@@ -1,9 +1,10 @@
-// A vector clock: one version per thread-record slot, read by a snapshot of the domain.
-// Invariant I3: clock `newer` is strictly newer than clock `old` iff, for every slot of `old`
-// whose value is online (even), `newer` holds a strictly greater value. Slots that were
-// offline in `old` and slots registered after `old` was taken are ignored: such threads went
-// online after the snapshot and, by [S2]/[S5], cannot have loaded what was unlinked before it.
-// Clocks are owner-only data of one allocator: no atomics here.
+/// \file
+/// A vector clock: one version per thread-record slot, read by a snapshot of the domain.
+/// Invariant I3: clock `newer` is strictly newer than clock `old` iff, for every slot of `old`
+/// whose value is online (even), `newer` holds a strictly greater value. Slots that were
+/// offline in `old` and slots registered after `old` was taken are ignored: such threads went
+/// online after the snapshot and, by [S2]/[S5], cannot have loaded what was unlinked before it.
+/// Clocks are owner-only data of one allocator: no atomics here.
 #ifndef SSMEM_VECTOR_CLOCK_HPP
 #define SSMEM_VECTOR_CLOCK_HPP
 
@@ -15,6 +16,7 @@
 
 namespace ssmem {
 
+/// One version per record slot (see the file comment). Owner-only data of one allocator.
 template <class Policy>
 class vector_clock {
  public:
@@ -23,9 +25,11 @@ class vector_clock {
   vector_clock& operator=(const vector_clock&) = delete;
   ~vector_clock() { reset(); }
 
+  /// Number of entries.
   std::size_t size() const noexcept { return size_; }
-  bool empty() const noexcept { return size_ == 0 && !stamped_; }
+  /// Whether a snapshot has been written since the last reset or recycle.
   bool stamped() const noexcept { return stamped_; }
+  /// Entry i. Precondition: i < size().
   version_t operator[](std::size_t i) const noexcept { return entries_[i]; }
 
   /// Makes room for n entries; false (clock unchanged) when memory runs out.
@@ -42,7 +46,9 @@ class vector_clock {
     size_ = n;
     return true;
   }
+  /// Writes entry i. Precondition: i < size().
   void set(std::size_t i, version_t v) noexcept { entries_[i] = v; }
+  /// Marks the clock as holding a snapshot (or not).
   void mark_stamped(bool s) noexcept { stamped_ = s; }
 
   /// I3: every online entry of `old` is strictly smaller here.
@@ -62,6 +68,7 @@ class vector_clock {
     return true;
   }
 
+  /// Frees the entries.
   void reset() noexcept {
     if (entries_ != nullptr) Policy::deallocate(entries_, capacity_ * sizeof(version_t));
     entries_ = nullptr;

@@ -36,6 +36,11 @@ thread_scope::~thread_scope() {
   innermost_scope = outer_;
 }
 
+thread_scope& this_thread() {
+  thread_local thread_scope scope(default_domain());
+  return scope;
+}
+
 void safe_to_reclaim() noexcept {
   if (innermost_scope != nullptr) innermost_scope->safe_to_reclaim();
 }

@@ -75,6 +75,11 @@ class thread_scope {
   thread_scope* outer_;
 };
 
+/// The calling thread's own scope in default_domain(), created on first use and destroyed
+/// (the thread deregistered) when the thread exits: the thread-exit hook for programs that
+/// do not manage a thread_scope themselves. Throws std::bad_alloc like thread_scope.
+thread_scope& this_thread();
+
 /// The innermost thread_scope of the calling thread, or nullptr.
 thread_scope* innermost_scope_of_this_thread() noexcept;
 

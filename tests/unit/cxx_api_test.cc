@@ -201,3 +201,17 @@ TEST_CASE("after fork() the child's collection is not blocked by the parent's ot
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("a thread's implicit scope is registered on first use and leaves at thread exit") {
+  ssmem::domain& d = ssmem::default_domain();
+  ssmem::record* rec = nullptr;
+  std::thread([&] {
+    ssmem::thread_scope& s = ssmem::this_thread();
+    CHECK(&s == &ssmem::this_thread());  // one per thread
+    CHECK(s.is_online());
+    rec = &s.get_record();
+  }).join();
+  // the record went offline and free at thread exit
+  CHECK(ssmem::version_is_offline(rec->load_version()));
+  CHECK(d.stats().free >= 1);
+}

@@ -83,18 +83,13 @@ class basic_allocator {
   domain_type& domain() const noexcept { return domain_; }
 
   /// Owner only. An object of object_size() bytes, or nullptr when memory runs out.
-  void* allocate(source_location loc = source_location::current()) noexcept {
+  [[gnu::always_inline]] void* allocate(source_location loc = source_location::current()) noexcept {
     void* obj;
     set* cs = collected_.top();
     if (cs != nullptr) {
       obj = cs->pop();
-      --reusable_;
       ++stats_.reused;
-      if (cs->empty()) {
-        collected_.pop();
-        cs->recycle();
-        available_.push(cs);
-      }
+      if (cs->empty()) retire_collected_top();
       // Fresh chunk memory is zero already (Policy::map_chunk's contract).
       if (opts_.zero_memory) std::memset(obj, 0, object_size_);
     } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
@@ -110,7 +105,7 @@ class basic_allocator {
     if (obj == nullptr) return nullptr;
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
     ++stats_.allocated;
-    if (opts_.bump_on == ts_policy::on_alloc || opts_.bump_on == ts_policy::both) self_.bump(loc);
+    if (bump_on_alloc_) self_.bump(loc);
     return obj;
   }
 
@@ -129,7 +124,7 @@ class basic_allocator {
 
   /// Owner only. `obj` must be unreachable for threads that have not yet loaded it (unlinked
   /// before this call, in happens-before). It is reused once every thread has moved on.
-  void deallocate(void* obj, source_location loc = source_location::current()) noexcept {
+  [[gnu::always_inline]] void deallocate(void* obj, source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) {
       detail::checked_registry::instance().on_free(obj, object_size_, "ssmem_free");
@@ -142,7 +137,7 @@ class basic_allocator {
       filling_ = nullptr;
       seal(s, "ssmem_free", loc);
     }
-    if (opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both) self_.bump(loc);
+    if (bump_on_free_) self_.bump(loc);
   }
 
   /// Owner only. `obj` came from the system allocator (malloc), not from this allocator; it
@@ -163,7 +158,7 @@ class basic_allocator {
       collect(s->clock(), s);
     }
     // A release is a free step: the same timestamp policy applies.
-    if (opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both) self_.bump(loc);
+    if (bump_on_free_) self_.bump(loc);
   }
 
   /// The counters; reads the domain's versions for blocking_slot.
@@ -176,7 +171,7 @@ class basic_allocator {
     s.object_size = object_size_;
     s.pending = pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
     s.pending_sets = pending_.size();
-    s.reusable = reusable_;
+    s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
     s.release_pending = rel_pending_.objects() + (rel_filling_ != nullptr ? rel_filling_->count() : 0);
     return s;
   }
@@ -201,9 +196,15 @@ class basic_allocator {
   };
   static constexpr std::size_t chunk_payload_offset = 64;
 
+  [[gnu::noinline]] void retire_collected_top() noexcept {
+    set* cs = collected_.pop();
+    cs->recycle();
+    available_.push(cs);
+  }
+
   void* bump() noexcept {
-    if (object_size_ == 0) object_size_ = normalize_object_size(1);
-    if (cur_ == nullptr || static_cast<std::size_t>(end_ - cur_) < object_size_) {
+    if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
+      if (object_size_ == 0) object_size_ = normalize_object_size(1);
       if (!new_chunk()) return nullptr;
     }
     void* obj = cur_;
@@ -211,7 +212,7 @@ class basic_allocator {
     return obj;
   }
 
-  bool new_chunk() noexcept {
+  [[gnu::noinline]] bool new_chunk() noexcept {
     std::size_t bytes = next_chunk_;
     if (bytes < chunk_payload_offset + object_size_) bytes = chunk_payload_offset + object_size_;
     void* mem = Policy::map_chunk(bytes, opts_.huge_pages);
@@ -231,7 +232,7 @@ class basic_allocator {
     return true;
   }
 
-  set* take_set(set_stack<Policy>& from, std::size_t capacity, const char* api) noexcept {
+  [[gnu::noinline]] set* take_set(set_stack<Policy>& from, std::size_t capacity, const char* api) noexcept {
     if (!from.empty()) return from.pop();
     set* s = set::create(capacity);
     if (s == nullptr) detail::fatal(api, "out of memory for free-set bookkeeping");
@@ -244,7 +245,7 @@ class basic_allocator {
   }
 
   // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.
-  void seal(set* s, const char* api, source_location loc) noexcept {
+  [[gnu::noinline]] void seal(set* s, const char* api, source_location loc) noexcept {
     stamp(s, api, loc);
     pending_.push_back(s);
     collect(s->clock(), s);
@@ -258,7 +259,6 @@ class basic_allocator {
            newest.newer_than(pending_.front()->clock())) {
       set* s = pending_.pop_front();
       stats_.collected += s->count();
-      reusable_ += s->count();
       collected_.push(s);
       any = true;
     }
@@ -266,8 +266,7 @@ class basic_allocator {
       if (any && pending_.front() == newest_set) {
         set* s = pending_.pop_front();
         stats_.collected += s->count();
-        reusable_ += s->count();
-        collected_.push(s);
+          collected_.push(s);
       }
     }
     while (!rel_pending_.empty() && rel_pending_.front() != newest_set &&
@@ -302,6 +301,9 @@ class basic_allocator {
   domain_type& domain_;
   record& self_;
   options opts_;
+  // Decoded from opts_.bump_on once: the fast path tests one flag.
+  bool bump_on_alloc_ = opts_.bump_on == ts_policy::on_alloc || opts_.bump_on == ts_policy::both;
+  bool bump_on_free_ = opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both;
   std::size_t object_size_;
   std::size_t next_chunk_;
   char* cur_ = nullptr;
@@ -311,7 +313,6 @@ class basic_allocator {
   set_queue<Policy> pending_;
   set_stack<Policy> collected_;
   set_stack<Policy> available_;
-  std::size_t reusable_ = 0;
   set* rel_filling_ = nullptr;
   set_queue<Policy> rel_pending_;
   set_stack<Policy> rel_available_;

@@ -141,6 +141,25 @@ TEST_CASE("a thread id already used by a live thread is refused") {
   }, "thread id 7 is already used");
 }
 
+TEST_CASE("a negative thread id is refused") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 1 << 20, -1);
+  }, "invalid thread id");
+}
+
+TEST_CASE("going offline without being registered aborts naming it") {
+  expect_abort([] { ssmem_thread_offline(); }, "thread not registered");
+}
+
+TEST_CASE("terminating another thread's allocator aborts naming it") {
+  expect_abort([] {
+    ssmem_allocator_t a;
+    std::thread([&] { ssmem_alloc_init(&a, 1 << 20, 1); }).join();
+    ssmem_alloc_term(&a);
+  }, "belongs to another thread");
+}
+
 TEST_CASE("correct use does not abort: each check has no false alarm") {
   outcome o = run_child([] {
     ssmem_allocator_t a;

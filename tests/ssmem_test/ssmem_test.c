@@ -75,8 +75,7 @@ static _Atomic(size_t*)* release_slots; /* objects from malloc (-e) */
 
 static atomic_int stop;
 static _Atomic uint64_t total_ops;
-static _Atomic uint64_t stale_reads;
-static volatile long spin_sink; /* keeps the --hold loop from being optimised away */ /* copies that read another slot's index */
+static _Atomic uint64_t stale_reads; /* copies that read another slot's index */
 
 static pthread_barrier_t start_barrier; /* workers + main: everyone ready */
 static pthread_barrier_t done_barrier;  /* workers + main: loops finished */
@@ -237,6 +236,7 @@ static void* work(void* arg) {
   const size_t n_alloc = (size_t)cfg.allocators;
   const size_t range = (size_t)cfg.range;
   const long hold = cfg.hold;
+  volatile long spin_sink = 0; /* keeps the --hold loop from being optimised away */
   uint64_t seed = 0x9E3779B97F4A7C15ULL * (uint64_t)(w->id + 1) ^ (uint64_t)time(NULL);
   if (seed == 0) seed = 1;
 
@@ -300,6 +300,7 @@ static void* work(void* arg) {
       ssmem_free(al, old);
     }
   }
+  (void)spin_sink;
   atomic_fetch_add_explicit(&total_ops, ops, memory_order_relaxed);
   atomic_fetch_add_explicit(&stale_reads, stale, memory_order_relaxed);
 

@@ -28,20 +28,6 @@
 #define SSMEM_STRESS_SANITIZER "plain"
 #endif
 
-// Sanitizer defaults, so that a test binary run by hand behaves as under `bazel test`.
-// TSan: stop at the first report (exit 66); ASan/LSan: leaks are errors; UBSan: stacks.
-extern "C" {
-[[gnu::used]] inline const char* __tsan_default_options() {
-  return "halt_on_error=1:second_deadlock_stack=1";
-}
-[[gnu::used]] inline const char* __asan_default_options() {
-  return "detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1";
-}
-[[gnu::used]] inline const char* __ubsan_default_options() {
-  return "print_stacktrace=1:halt_on_error=1";
-}
-}
-
 namespace stress {
 
 /// The build this binary is: "plain", "tsan", "asan" or "ubsan".

@@ -38,7 +38,7 @@ SANITIZERS = {
 
 ALL_SANITIZERS = ["plain", "tsan", "asan", "ubsan"]
 
-_LIB_SRCS = ["//ssmem:ssmem.cc"]
+_LIB_SRCS = ["//ssmem:ssmem.cc", "//tests/stress:sanitizer_defaults.cc"]
 _LIB_DEPS = ["//ssmem:headers"]
 _RUNNER = "//tests/stress:run_under.sh"
 

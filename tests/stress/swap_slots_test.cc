@@ -58,7 +58,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
   shared_state st(nslots);
   ssmem::domain dom;  // the C++ API's own domain; the C API uses the default one
   std::barrier sync(threads);
-  std::atomic<std::uint64_t> total_ops{0}, total_collected{0};
+  std::atomic<std::uint64_t> total_ops{0}, total_collected{0};  // collected: reused + returned
   stress::deadline stop(ms);
 
   stress::run_threads(threads, [&](unsigned t) {
@@ -128,7 +128,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
       ++ops;
     }
     total_ops.fetch_add(ops);
-    total_collected.fetch_add(w.collected());
+    total_collected.fetch_add(w.collected() + w.returned());
 
     sync.arrive_and_wait();  // every thread has stopped
     if (t == 0) {
@@ -146,7 +146,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
   if (std::string(spec.api) == "c++") {
     // The workload has teeth only if objects were actually reused.
     STRESS_CHECK(ops < 1000 || total_collected.load() > 0,
-                 "no object was ever collected in %llu operations", (unsigned long long)ops);
+                 "no object was ever collected or returned in %llu operations", (unsigned long long)ops);
   }
   return ops;
 }
@@ -161,14 +161,17 @@ int main() {
       {"c++", ts_policy::on_free, 2, 0},   {"c++", ts_policy::none, 2, 0},
       {"c++", ts_policy::both, 2, 50},     {"c", ts_policy::both, 2, 50},
       {"c", ts_policy::none, 1, 0},        {"c", ts_policy::on_alloc, 1, 20},
-      {"c", ts_policy::on_free, 2, 0},
+      {"c", ts_policy::on_free, 2, 0},    {"c++", ts_policy::on_free, 1, 100},
   };
   const unsigned n = sizeof phases / sizeof phases[0];
   const unsigned threads = static_cast<unsigned>(stress::env_u64("SSMEM_STRESS_THREADS", 4));
+  // SSMEM_STRESS_PHASE=<i>: run phase i alone, with the whole budget (negative controls).
+  const std::uint64_t only = stress::env_u64("SSMEM_STRESS_PHASE", ~std::uint64_t{0});
   for (unsigned ph = 0; ph < n && stress::failures.load() == 0; ++ph) {
+    if (only != ~std::uint64_t{0} && ph != only) continue;
     const phase_spec& s = phases[ph];
     auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t ms = cfg.budget_ms / n;
+    std::uint64_t ms = only != ~std::uint64_t{0} ? cfg.budget_ms : cfg.budget_ms / n;
     std::uint64_t ops = std::string(s.api) == "c++"
                             ? run_phase<stress::cxx_worker>(cfg, ph, s, threads, 64, ms)
                             : run_phase<stress::c_worker>(cfg, ph, s, threads, 64, ms);

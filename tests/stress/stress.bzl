@@ -63,7 +63,7 @@ def stress_test(
         defines = [],
         sanitizers = ALL_SANITIZERS,
         size = "medium",
-        timeout = None,
+        timeout = "short",
         env = {},
         tags = []):
     """One stress test, built and run once per sanitizer (see the file comment).
@@ -76,7 +76,7 @@ def stress_test(
       defines: preprocessor definitions for every variant (e.g. SSMEM_MUTANT=6).
       sanitizers: which variants to emit.
       size: Bazel test size.
-      timeout: Bazel test timeout (default: from size).
+      timeout: Bazel test timeout ("short", 60 s: a run takes about 2 s, a hang is cut early).
       env: environment of the test run (SSMEM_STRESS_MS, SSMEM_STRESS_SEED, ...).
       tags: extra tags for every variant.
     """
@@ -104,7 +104,7 @@ def negative_control_test(
         deps = [],
         copts = [],
         size = "medium",
-        timeout = None,
+        timeout = "short",
         env = {}):
     """A deliberately broken build that must fail: passes only if every run fails with output
     matching `expect[sanitizer]` (an extended regular expression).

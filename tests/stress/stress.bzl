@@ -1,0 +1,145 @@
+"""Stress tests built four ways in one `bazel test //...`: plain, TSan, ASan(+LSan), UBSan.
+
+Bazel 4 has no per-target configurations without transitions, so each variant is its own
+target that compiles the test *and* the library (ssmem/ssmem.cc, exported by //ssmem) with
+the sanitizer's flags; the headers come from //ssmem:headers. `stress_test(name = "x", ...)`
+emits x_plain, x_tsan, x_asan and x_ubsan. The whole-build configurations of .bazelrc
+(--config=tsan/asan/ubsan) stay available for everything else.
+
+TSan variants run through run_under.sh, which starts the binary with address-space
+randomisation disabled (setarch -R) when the kernel's mmap randomisation is wider than
+clang 14's TSan runtime supports (vm.mmap_rnd_bits > 28: "FATAL: ThreadSanitizer: unexpected
+memory mapping"); see docs/sanitizers.md.
+"""
+
+_COMMON = ["-g", "-fno-omit-frame-pointer"]
+
+# copts, linkopts and the value of SSMEM_STRESS_SANITIZER for each variant.
+SANITIZERS = {
+    "plain": struct(
+        copts = ["-O2", "-g"],
+        linkopts = [],
+    ),
+    "tsan": struct(
+        copts = _COMMON + ["-O1", "-fsanitize=thread"],
+        linkopts = ["-fsanitize=thread", "-fsanitize-link-c++-runtime"],
+    ),
+    "asan": struct(
+        copts = _COMMON + ["-O1", "-fsanitize=address", "-fsanitize-address-use-after-scope"],
+        # GNU ld: gold prints warnings about ASan's local symbols.
+        linkopts = ["-fsanitize=address", "-fsanitize-link-c++-runtime", "-fuse-ld=bfd"],
+    ),
+    "ubsan": struct(
+        copts = _COMMON + ["-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all"],
+        # Bazel links with the C driver: ask for UBSan's C++ half (vptr checks) explicitly.
+        linkopts = ["-fsanitize=undefined", "-fsanitize-link-c++-runtime"],
+    ),
+}
+
+ALL_SANITIZERS = ["plain", "tsan", "asan", "ubsan"]
+
+_LIB_SRCS = ["//ssmem:ssmem.cc", "//tests/stress:sanitizer_defaults.cc"]
+_LIB_DEPS = ["//ssmem:headers"]
+_RUNNER = "//tests/stress:run_under.sh"
+
+def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule):
+    s = SANITIZERS[san]
+    testonly_rule(
+        name = name,
+        srcs = srcs + _LIB_SRCS,
+        copts = s.copts + copts + ['-DSSMEM_STRESS_SANITIZER=\\"%s\\"' % san],
+        defines = defines,
+        linkopts = s.linkopts + ["-lpthread"],
+        deps = deps + _LIB_DEPS,
+        testonly = True,
+        tags = ["manual"],
+    )
+
+def stress_test(
+        name,
+        srcs,
+        deps = [],
+        copts = [],
+        defines = [],
+        sanitizers = ALL_SANITIZERS,
+        size = "medium",
+        timeout = "short",
+        env = {},
+        tags = []):
+    """One stress test, built and run once per sanitizer (see the file comment).
+
+    Args:
+      name: base name; targets are <name>_<sanitizer>, plus <name>_<sanitizer>_bin.
+      srcs: the test's sources (a plain main() that returns non-zero on failure).
+      deps: extra dependencies (the library's headers are always there).
+      copts: extra compiler options for every variant.
+      defines: preprocessor definitions for every variant (e.g. SSMEM_MUTANT=6).
+      sanitizers: which variants to emit.
+      size: Bazel test size.
+      timeout: Bazel test timeout ("short", 60 s: a run takes about 2 s, a hang is cut early).
+      env: environment of the test run (SSMEM_STRESS_MS, SSMEM_STRESS_SEED, ...).
+      tags: extra tags for every variant.
+    """
+    for san in sanitizers:
+        binary = "%s_%s_bin" % (name, san)
+        _variant_binary(binary, san, srcs, deps, copts, defines, native.cc_binary)
+        native.sh_test(
+            name = "%s_%s" % (name, san),
+            size = size,
+            timeout = timeout,
+            srcs = [_RUNNER],
+            args = ["--sanitizer", san, "$(location :%s)" % binary],
+            data = [":" + binary],
+            env = env,
+            tags = tags + [san, "stress"],
+        )
+
+def negative_control_test(
+        name,
+        srcs,
+        defines,
+        expect,
+        sanitizers = ["plain", "tsan"],
+        runs = 1,
+        deps = [],
+        copts = [],
+        size = "medium",
+        timeout = "short",
+        env = {}):
+    """A deliberately broken build that must fail: passes only if every run fails with output
+    matching `expect[sanitizer]` (an extended regular expression).
+
+    Args:
+      name: base name; targets are <name>_<sanitizer>.
+      srcs: the workload's sources.
+      defines: the definitions that break the build (e.g. SSMEM_MUTANT=6).
+      expect: dict sanitizer -> regular expression the failing run's output must match.
+      sanitizers: which variants to emit.
+      runs: how many times each variant runs the binary (each run must fail).
+      deps: extra dependencies.
+      copts: extra compiler options.
+      size: Bazel test size.
+      timeout: Bazel test timeout.
+      env: environment of the runs.
+    """
+    for san in sanitizers:
+        binary = "%s_%s_bin" % (name, san)
+        _variant_binary(binary, san, srcs, deps, copts, defines, native.cc_binary)
+        native.sh_test(
+            name = "%s_%s" % (name, san),
+            size = size,
+            timeout = timeout,
+            srcs = [_RUNNER],
+            args = [
+                "--sanitizer",
+                san,
+                "--expect-failure",
+                "'%s'" % expect[san],
+                "--runs",
+                str(runs),
+                "$(location :%s)" % binary,
+            ],
+            data = [":" + binary],
+            env = env,
+            tags = [san, "stress", "negative_control"],
+        )

@@ -88,6 +88,7 @@ class basic_allocator {
     set* cs = collected_.top();
     if (cs != nullptr) {
       obj = cs->pop();
+      if constexpr (has_poison) Policy::unpoison(obj, object_size_);
       ++stats_.reused;
       if (cs->empty()) retire_collected_top();
       // Fresh chunk memory is zero already (Policy::map_chunk's contract).
@@ -257,23 +258,31 @@ class basic_allocator {
     bool any = false;
     while (!pending_.empty() && pending_.front() != newest_set &&
            newest.newer_than(pending_.front()->clock())) {
-      set* s = pending_.pop_front();
-      stats_.collected += s->count();
-      collected_.push(s);
+      make_reusable(pending_.pop_front());
       any = true;
     }
     if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
-      if (any && pending_.front() == newest_set) {
-        set* s = pending_.pop_front();
-        stats_.collected += s->count();
-          collected_.push(s);
-      }
+      if (any && pending_.front() == newest_set) make_reusable(pending_.pop_front());
     }
     while (!rel_pending_.empty() && rel_pending_.front() != newest_set &&
            newest.newer_than(rel_pending_.front()->clock())) {
       give_back(rel_pending_.pop_front());
     }
   }
+
+  // A collected set: its objects are reusable. No thread may touch them until allocate()
+  // hands one out again; the policy's optional sanitizer hook makes such an access fail.
+  void make_reusable(set* s) noexcept {
+    stats_.collected += s->count();
+    if constexpr (has_poison) {
+      for (std::size_t i = 0; i < s->count(); ++i) Policy::poison(s->at(i), object_size_);
+    }
+    collected_.push(s);
+  }
+  static constexpr bool has_poison = requires(const void* p, std::size_t n) {
+    Policy::poison(p, n);
+    Policy::unpoison(p, n);
+  };
 
   void give_back(set* s) noexcept {
     while (!s->empty()) {

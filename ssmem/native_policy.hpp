@@ -17,6 +17,20 @@
 
 #include "ssmem/policy.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SSMEM_HAS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SSMEM_HAS_ASAN 1
+#endif
+#endif
+#ifndef SSMEM_HAS_ASAN
+#define SSMEM_HAS_ASAN 0
+#endif
+#if SSMEM_HAS_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 /// Forces inlining of the policy wrappers (they must cost nothing).
 #define SSMEM_ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -143,7 +157,29 @@ struct native_policy {
     return p;
   }
   /// Unmaps map_chunk()'s memory.
-  static void unmap_chunk(void* p, std::size_t bytes) noexcept { ::munmap(p, bytes); }
+  static void unmap_chunk(void* p, std::size_t bytes) noexcept {
+    unpoison(p, bytes);  // ASan keeps shadow state across munmap: leave none behind
+    ::munmap(p, bytes);
+  }
+
+  /// Optional hooks (see policy.hpp): under AddressSanitizer, collected objects are poisoned
+  /// until they are handed out again, so a thread that reads an object after it became
+  /// reusable -- a reclamation bug -- gets a use-after-free report. No-ops otherwise.
+  static void poison(const void* p, std::size_t bytes) noexcept {
+#if SSMEM_HAS_ASAN
+    __asan_poison_memory_region(p, bytes);
+#else
+    (void)p, (void)bytes;
+#endif
+  }
+  /// Undoes poison() before an object is handed out again.
+  static void unpoison(const void* p, std::size_t bytes) noexcept {
+#if SSMEM_HAS_ASAN
+    __asan_unpoison_memory_region(p, bytes);
+#else
+    (void)p, (void)bytes;
+#endif
+  }
 
   /// free(): where released objects go.
   static void return_to_system(void* p) noexcept { std::free(p); }

@@ -25,6 +25,9 @@
 ///                                     -- large, zero-filled, cache-line aligned chunks that
 ///                                        objects are bump-allocated from; nullptr on failure;
 ///   static void return_to_system(void* p)
+///   optional: static void poison(p, bytes) / unpoison(p, bytes)
+///                                     -- called when collected objects become reusable and
+///                                        when one is handed out again (sanitizer hooks).
 ///                                     -- what ssmem_release hands memory to (free()).
 #ifndef SSMEM_POLICY_HPP
 #define SSMEM_POLICY_HPP

@@ -243,3 +243,22 @@ TEST_CASE("the C API's sized form fixes the object size on first use") {
     CHECK(a.allocate(std::size_t{17}) == nullptr);  // larger than the objects it holds
   }
 }
+
+#if SSMEM_HAS_ASAN
+TEST_CASE("under ASan a collected object is poisoned until it is handed out again") {
+  fixture f;
+  allocator a(f.d, *f.me, 32, small(1));
+  void* p = a.allocate();
+  void* q = a.allocate();
+  CHECK_FALSE(__asan_address_is_poisoned(p));
+  a.deallocate(p);
+  CHECK_FALSE(__asan_address_is_poisoned(p));  // freed: other threads may still read it
+  f.other->bump();
+  a.deallocate(q);  // p's set is collected: nobody may read p any more
+  REQUIRE(a.stats().collected == 1);
+  CHECK(__asan_address_is_poisoned(p));
+  CHECK(__asan_address_is_poisoned(static_cast<char*>(p) + 31));
+  CHECK(a.allocate() == p);
+  CHECK_FALSE(__asan_address_is_poisoned(p));
+}
+#endif

@@ -25,6 +25,8 @@
 #endif
 #endif
 #ifndef SSMEM_HAS_ASAN
+/// 1 when compiled under AddressSanitizer (then collected objects are poisoned until handed
+/// out again, see native_policy::poison), 0 otherwise.
 #define SSMEM_HAS_ASAN 0
 #endif
 #if SSMEM_HAS_ASAN

@@ -8,12 +8,17 @@
 #ifndef SSMEM_TESTS_STRESS_APIS_HPP
 #define SSMEM_TESTS_STRESS_APIS_HPP
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ssmem/ssmem.h"
 #include "ssmem/ssmem.hpp"
+#include "tests/stress/harness.hpp"
 
 namespace stress {
 
@@ -99,6 +104,31 @@ class c_worker {
   std::size_t object_size_;
   std::vector<slot> allocs_;
 };
+
+/// A test's main(): runs its phases in order until a check fails, prints a line per phase and
+/// returns the exit code. `run(worker, cfg, phase, spec, threads, ms)` runs one phase through
+/// the API that `spec.api` names ("c++" or "c"; `worker` is a std::type_identity of
+/// cxx_worker or c_worker) and returns its operation count; `title(spec, threads)` names it.
+/// SSMEM_STRESS_THREADS sets the thread count (default 4); SSMEM_STRESS_PHASE=<i> runs phase i
+/// alone with the whole budget (the negative controls use it).
+template <class Spec, std::size_t N, class Run, class Title>
+int run_phases(const char* test_name, const Spec (&phases)[N], Run run, Title title) {
+  const config cfg = config::from_env(test_name);
+  const unsigned threads = static_cast<unsigned>(env_u64("SSMEM_STRESS_THREADS", 4));
+  constexpr std::uint64_t all = ~std::uint64_t{0};
+  const std::uint64_t only = env_u64("SSMEM_STRESS_PHASE", all);
+  for (unsigned ph = 0; ph < N && failures.load() == 0; ++ph) {
+    if (only != all && ph != only) continue;
+    const Spec& s = phases[ph];
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::uint64_t ms = only != all ? cfg.budget_ms : cfg.budget_ms / N;
+    const std::uint64_t ops = std::string(s.api) == "c++"
+                                  ? run(std::type_identity<cxx_worker>{}, cfg, ph, s, threads, ms)
+                                  : run(std::type_identity<c_worker>{}, cfg, ph, s, threads, ms);
+    report_phase(std::string(title(s, threads)).c_str(), ops, since(t0));
+  }
+  return finish(test_name);
+}
 
 }  // namespace stress
 

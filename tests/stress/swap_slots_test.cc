@@ -154,7 +154,6 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
 }  // namespace
 
 int main() {
-  stress::config cfg = stress::config::from_env("swap_slots_test");
   using ssmem::ts_policy;
   const phase_spec phases[] = {
       {"c++", ts_policy::both, 1, 0},      {"c++", ts_policy::on_alloc, 3, 0},
@@ -163,22 +162,16 @@ int main() {
       {"c", ts_policy::none, 1, 0},        {"c", ts_policy::on_alloc, 1, 20},
       {"c", ts_policy::on_free, 2, 0},    {"c++", ts_policy::on_free, 1, 100},
   };
-  const unsigned n = sizeof phases / sizeof phases[0];
-  const unsigned threads = static_cast<unsigned>(stress::env_u64("SSMEM_STRESS_THREADS", 4));
-  // SSMEM_STRESS_PHASE=<i>: run phase i alone, with the whole budget (negative controls).
-  const std::uint64_t only = stress::env_u64("SSMEM_STRESS_PHASE", ~std::uint64_t{0});
-  for (unsigned ph = 0; ph < n && stress::failures.load() == 0; ++ph) {
-    if (only != ~std::uint64_t{0} && ph != only) continue;
-    const phase_spec& s = phases[ph];
-    auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t ms = only != ~std::uint64_t{0} ? cfg.budget_ms : cfg.budget_ms / n;
-    std::uint64_t ops = std::string(s.api) == "c++"
-                            ? run_phase<stress::cxx_worker>(cfg, ph, s, threads, 64, ms)
-                            : run_phase<stress::c_worker>(cfg, ph, s, threads, 64, ms);
-    char title[128];
-    std::snprintf(title, sizeof title, "%s ts=%s allocators=%u malloc=%u%% threads=%u", s.api,
-                  stress::ts_name(s.bump_on), s.allocators, s.malloc_percent, threads);
-    stress::report_phase(title, ops, stress::since(t0));
-  }
-  return stress::finish("swap_slots_test");
+  return stress::run_phases(
+      "swap_slots_test", phases,
+      [](auto worker, const stress::config& cfg, unsigned ph, const phase_spec& s,
+         unsigned threads, std::uint64_t ms) {
+        return run_phase<typename decltype(worker)::type>(cfg, ph, s, threads, 64, ms);
+      },
+      [](const phase_spec& s, unsigned threads) {
+        char title[128];
+        std::snprintf(title, sizeof title, "%s ts=%s allocators=%u malloc=%u%% threads=%u",
+                      s.api, stress::ts_name(s.bump_on), s.allocators, s.malloc_percent, threads);
+        return std::string(title);
+      });
 }

@@ -116,7 +116,6 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
 }  // namespace
 
 int main() {
-  stress::config cfg = stress::config::from_env("treiber_stack_test");
   using ssmem::ts_policy;
   const phase_spec phases[] = {
       {"c++", ts_policy::both, 1},
@@ -124,19 +123,16 @@ int main() {
       {"c", ts_policy::none, 1},
       {"c", ts_policy::on_alloc, 2},
   };
-  const unsigned n = sizeof phases / sizeof phases[0];
-  const unsigned threads = static_cast<unsigned>(stress::env_u64("SSMEM_STRESS_THREADS", 4));
-  for (unsigned ph = 0; ph < n && stress::failures.load() == 0; ++ph) {
-    const phase_spec& s = phases[ph];
-    auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t ms = cfg.budget_ms / n;
-    std::uint64_t pops = std::string(s.api) == "c++"
-                             ? run_phase<stress::cxx_worker>(cfg, ph, s, threads, ms)
-                             : run_phase<stress::c_worker>(cfg, ph, s, threads, ms);
-    char title[128];
-    std::snprintf(title, sizeof title, "%s ts=%s allocators=%u threads=%u (pops)", s.api,
-                  stress::ts_name(s.bump_on), s.allocators, threads);
-    stress::report_phase(title, pops, stress::since(t0));
-  }
-  return stress::finish("treiber_stack_test");
+  return stress::run_phases(
+      "treiber_stack_test", phases,
+      [](auto worker, const stress::config& cfg, unsigned ph, const phase_spec& s,
+         unsigned threads, std::uint64_t ms) {
+        return run_phase<typename decltype(worker)::type>(cfg, ph, s, threads, ms);
+      },
+      [](const phase_spec& s, unsigned threads) {
+        char title[128];
+        std::snprintf(title, sizeof title, "%s ts=%s allocators=%u threads=%u (pops)", s.api,
+                      stress::ts_name(s.bump_on), s.allocators, threads);
+        return std::string(title);
+      });
 }

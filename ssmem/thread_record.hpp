@@ -50,13 +50,15 @@ class alignas(64) thread_record {
     version_.store(v + 1, std::memory_order_release, loc);
   }
 
-  /// Any thread. [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version
-  /// also sees every access the owner made before writing it, so reuse after that read
-  /// happens after the owner's last access to the object (breaks I1 without it).
+  /// Any thread: the current version, read by snapshots (see [S8] in the body).
   version_t load_version(source_location loc = source_location::current()) const noexcept {
     if constexpr (detail::mutant == detail::mutant_kind::original_ordering) {
+      // Mutant 8 (the original C code): relaxed, [S8] without its acquire.
       return version_.load(std::memory_order_relaxed, loc);
     }
+    // [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version also sees
+    // every access the owner made before writing it, so reuse after that read happens after
+    // the owner's last access to the object (breaks I1 without it).
     return version_.load(std::memory_order_acquire, loc);
   }
 
@@ -81,6 +83,7 @@ class alignas(64) thread_record {
     version_t v = version_.load(std::memory_order_relaxed, loc);
     if constexpr (mutant == mutant_kind::bump_relaxed_store ||
                   mutant == mutant_kind::original_ordering) {
+      // Mutants 2 and 8: relaxed, [S1] without its release.
       version_.store(v + delta, std::memory_order_relaxed, loc);
     } else {
       // [S1] release, pairs with [S8]: every access this thread made to an object before the
@@ -108,9 +111,9 @@ class alignas(64) thread_record {
   typename Policy::template atomic<std::int64_t> label_{-1};
 
  public:
-  /// The C API's id of the owner, or -1 (diagnostics).
+  /// The C API's id of the owner, or -1 (diagnostics: relaxed, orders nothing).
   std::int64_t label() const noexcept { return label_.load(std::memory_order_relaxed); }
-  /// Sets the label (C API registration).
+  /// Sets the label (C API registration; relaxed, read for diagnostics only).
   void set_label(std::int64_t id) noexcept { label_.store(id, std::memory_order_relaxed); }
 };
 

@@ -1,0 +1,49 @@
+// Registers ssmem, leak and the allocators of W1.
+#include <string>
+
+#include "bench/peers.hpp"
+#include "bench/peers/freelist.hpp"
+#include "bench/peers/glibc.hpp"
+#include "bench/peers/jemalloc.hpp"
+#include "bench/peers/leak.hpp"
+#include "bench/peers/mimalloc.hpp"
+#include "bench/peers/ssmem.hpp"
+#include "bench/peers/tcmalloc.hpp"
+#include "bench/workloads.hpp"
+
+namespace bench {
+
+namespace {
+template <class A>
+void add_loaded(registry& r, const char* name, const char* note) {
+  std::string error;
+  if (A::load(error)) {
+    r.peers.push_back({name, note, pair_fn<A>(), nullptr, nullptr, nullptr});
+  } else {
+    r.excluded.push_back({name, error});
+  }
+}
+}  // namespace
+
+void register_core(registry& r) {
+  using namespace peers;
+  r.peers.push_back({"ssmem",
+                     "this library: C++ API, one domain per run, default options (W3: one bump per operation; "
+                     "W4: malloc + allocator::release)",
+                     pair_fn<ssmem_allocator>(), swap_fn<ssmem_scheme>(), set_fn<ssmem_scheme>(),
+                     release_fn<ssmem_scheme>()});
+  r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
+                     pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
+  r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",
+                     pair_fn<glibc_allocator>(), nullptr, nullptr, nullptr});
+  add_loaded<jemalloc_allocator>(r, "jemalloc", "W1: jemalloc mallocx/sdallocx (libjemalloc2, dlopen'd locally)");
+  add_loaded<mimalloc_allocator<false>>(r, "mimalloc", "W1: mimalloc mi_malloc/mi_free_size (dlopen'd locally)");
+  add_loaded<mimalloc_allocator<true>>(r, "mimalloc-hold1",
+                                       "W1: mimalloc, one object of the size kept allocated (fairness, see docs)");
+  add_loaded<tcmalloc_allocator>(r, "tcmalloc",
+                                 "W1: gperftools tc_malloc/tc_free_sized (libtcmalloc_minimal, dlopen'd locally)");
+  r.peers.push_back({"leak", "W2-W3 upper bound: never reclaim (bump allocation from pooled, pre-faulted blocks)",
+                     nullptr, swap_fn<leak_scheme>(), set_fn<leak_scheme>(), nullptr});
+}
+
+}  // namespace bench

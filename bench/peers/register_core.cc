@@ -30,13 +30,16 @@ void register_core(registry& r) {
   r.peers.push_back({"ssmem",
                      "this library: C++ API, one domain per run, default options (W3: one bump per operation; "
                      "W4: malloc + allocator::release)",
-                     pair_fn<ssmem_allocator>(), swap_fn<ssmem_scheme>(), set_fn<ssmem_scheme>(),
-                     release_fn<ssmem_scheme>()});
+                     pair_fn<ssmem_allocator<>>(), swap_fn<ssmem_scheme<>>(), set_fn<ssmem_scheme<>>(),
+                     release_fn<ssmem_scheme<>>()});
+  r.peers.push_back({"ssmem-rs507",
+                     "W4: ssmem with release sets of 507 objects instead of 3 (one snapshot per 507 releases)",
+                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<507>>()});
   r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
                      pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
   r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",
                      pair_fn<glibc_allocator>(), nullptr, nullptr, nullptr});
-  add_loaded<jemalloc_allocator>(r, "jemalloc", "W1: jemalloc mallocx/sdallocx (libjemalloc2, dlopen'd locally)");
+  add_loaded<jemalloc_allocator>(r, "jemalloc", "W1: jemalloc malloc/free from libjemalloc2 opened locally (dlopen RTLD_LOCAL: not the process malloc)");
   add_loaded<mimalloc_allocator<false>>(r, "mimalloc", "W1: mimalloc mi_malloc/mi_free_size (dlopen'd locally)");
   add_loaded<mimalloc_allocator<true>>(r, "mimalloc-hold1",
                                        "W1: mimalloc, one object of the size kept allocated (fairness, see docs)");

@@ -13,6 +13,9 @@
 
 namespace bench::peers {
 
+/// W1. `Bump` is the timestamp policy (the default, `both`, is the original's);
+/// bench/pair_loop also counts `none`, the policy of programs that call safe_to_reclaim().
+template <ssmem::ts_policy Bump = ssmem::ts_policy::both>
 struct ssmem_allocator {
   static constexpr bool tracks_pending = true;
   struct global {
@@ -21,17 +24,25 @@ struct ssmem_allocator {
   };
   class thread {
    public:
-    thread(global& g, unsigned, std::size_t size) : scope_(g.dom), a_(scope_, size) {}
+    thread(global& g, unsigned, std::size_t size) : scope_(g.dom), a_(scope_, size, opts()) {}
     [[gnu::always_inline]] void* allocate() { return a_.allocate(); }
     [[gnu::always_inline]] void deallocate(void* p) { a_.deallocate(p); }
     long long pending() const { return static_cast<long long>(a_.stats().pending); }
 
    private:
+    static ssmem::options opts() {
+      ssmem::options o;
+      o.bump_on = Bump;
+      return o;
+    }
     ssmem::thread_scope scope_;
     ssmem::allocator a_;
   };
 };
 
+/// W2-W4. `ReleaseSet` 0 keeps the default release-set size (3, the original's: a snapshot
+/// every 3 releases); the throughput program also runs W4 with 507 (the free-set size).
+template <std::size_t ReleaseSet = 0>
 struct ssmem_scheme {
   static constexpr bool tracks_pending = true;
   struct hook {};
@@ -80,6 +91,7 @@ struct ssmem_scheme {
     static ssmem::options opts(use u) {
       ssmem::options o;
       if (u == use::set) o.bump_on = ssmem::ts_policy::none;
+      if (ReleaseSet != 0) o.release_set_size = ReleaseSet;
       return o;
     }
     ssmem::thread_scope scope_;

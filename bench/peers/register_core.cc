@@ -32,6 +32,11 @@ void register_core(registry& r) {
                      "W4: malloc + allocator::release)",
                      pair_fn<ssmem_allocator<>>(), swap_fn<ssmem_scheme<>>(), set_fn<ssmem_scheme<>>(),
                      release_fn<ssmem_scheme<>>()});
+  r.peers.push_back({"ssmem-fs4096",
+                     "ssmem with free sets of 4096 objects instead of 507 (one snapshot, i.e. one "
+                     "membarrier, per 4096 frees)",
+                     pair_fn<ssmem_allocator<ssmem::ts_policy::both, 4096>>(), swap_fn<ssmem_scheme<0, 4096>>(),
+                     set_fn<ssmem_scheme<0, 4096>>(), nullptr});
   r.peers.push_back({"ssmem-rs507",
                      "W4: ssmem with release sets of 507 objects instead of 3 (one snapshot per 507 releases)",
                      nullptr, nullptr, nullptr, release_fn<ssmem_scheme<507>>()});

@@ -250,6 +250,13 @@ std::string cpu_model() {
   return "?";
 }
 
+std::string loadavg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a.empty() ? "?" : a + " " + b + " " + c;
+}
+
 std::string kernel() {
   std::ifstream f("/proc/sys/kernel/osrelease");
   std::string s;
@@ -320,7 +327,8 @@ int main(int argc, char** argv) {
                        " (optimised: NO -- figures are not meaningful)"
 #endif
   );
-  rep.header.push_back("machine: " + std::to_string(cores) + " hardware threads, " + cpu_model() + ", Linux " + kernel());
+  rep.header.push_back("machine: " + std::to_string(cores) + " hardware threads, " + cpu_model() + ", Linux " + kernel() +
+                       "; load average at start " + loadavg());
   rep.header.push_back(std::string("ssmem fence: ") +
                        (ssmem::native_policy::membarrier_available
                             ? "membarrier(PRIVATE_EXPEDITED) asymmetric fence"

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -150,14 +152,71 @@ double nice_ceiling(double v) {
 
 }  // namespace
 
-bool write_svg(const report& r, const std::string& path, std::string& error) {
-  std::map<std::string, std::string> colour;
+plot_data plot_of(const report& r) {
+  plot_data d;
+  d.workload_order = r.workload_order;
+  d.workload_titles = r.workload_titles;
   for (const auto& c : r.cells) {
-    if (!colour.count(c.peer)) colour[c.peer] = palette[colour.size() % (sizeof palette / sizeof *palette)];
+    if (c.runs.empty()) continue;
+    d.points.push_back({c.workload, c.peer, c.threads, c.median_mops(), c.min_mops(), c.max_mops()});
+  }
+  return d;
+}
+
+bool read_plot_csv(const std::string& path, plot_data& out, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) {
+    error = "cannot read " + path;
+    return false;
+  }
+  char line[1024];
+  bool header = true;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (header) {
+      header = false;
+      if (std::strncmp(line, "workload,threads,peer,rounds,mops_median,mops_min,mops_max,", 59) != 0) {
+        std::fclose(f);
+        error = path + " is not a throughput.csv (unexpected header)";
+        return false;
+      }
+      continue;
+    }
+    std::vector<std::string> v;
+    std::string cur;
+    for (const char* p = line; *p != '\0' && *p != '\n'; ++p) {
+      if (*p == ',') {
+        v.push_back(cur);
+        cur.clear();
+      } else {
+        cur += *p;
+      }
+    }
+    v.push_back(cur);
+    if (v.size() < 7) continue;
+    plot_point pt{v[0], v[2], static_cast<unsigned>(std::atoi(v[1].c_str())), std::atof(v[4].c_str()),
+                  std::atof(v[5].c_str()), std::atof(v[6].c_str())};
+    if (std::find(out.workload_order.begin(), out.workload_order.end(), pt.workload) == out.workload_order.end()) {
+      out.workload_order.push_back(pt.workload);
+      out.workload_titles.push_back(pt.workload);
+    }
+    out.points.push_back(pt);
+  }
+  std::fclose(f);
+  if (out.points.empty()) {
+    error = path + " has no rows";
+    return false;
+  }
+  return true;
+}
+
+bool write_svg(const plot_data& d, const std::string& path, std::string& error) {
+  std::map<std::string, std::string> colour;
+  for (const auto& p : d.points) {
+    if (!colour.count(p.peer)) colour[p.peer] = palette[colour.size() % (sizeof palette / sizeof *palette)];
   }
   const int panel_w = 440, panel_h = 300, cols = 2;
   const int ml = 60, mr = 130, mt = 36, mb = 44;  // margins inside a panel
-  const int n = static_cast<int>(r.workload_order.size());
+  const int n = static_cast<int>(d.workload_order.size());
   const int rows = (n + cols - 1) / cols;
   const int width = cols * panel_w, height = rows * panel_h + 30;
   std::string s;
@@ -169,36 +228,59 @@ bool write_svg(const report& r, const std::string& path, std::string& error) {
   s += "<text x=\"10\" y=\"18\" font-size=\"13\" font-weight=\"bold\">ssmem //bench:throughput: "
        "median Mops/s against threads (bars: min-max over rounds)</text>\n";
   for (int w = 0; w < n; ++w) {
-    const std::string& name = r.workload_order[w];
+    const std::string& name = d.workload_order[w];
     const int ox = (w % cols) * panel_w, oy = 30 + (w / cols) * panel_h;
-    std::vector<const cell*> cs;
+    std::vector<const plot_point*> ps;
     std::set<unsigned> thread_set;
-    double ymax = 0;
-    for (const auto& c : r.cells) {
-      if (c.workload != name || c.runs.empty()) continue;
-      cs.push_back(&c);
-      thread_set.insert(c.threads);
-      ymax = std::max(ymax, c.max_mops());
+    double ymax = 0, ymin = 0;
+    for (const auto& p : d.points) {
+      if (p.workload != name) continue;
+      ps.push_back(&p);
+      thread_set.insert(p.threads);
+      ymax = std::max(ymax, p.max);
+      if (p.min > 0 && (ymin == 0 || p.min < ymin)) ymin = p.min;
     }
     std::vector<unsigned> xs(thread_set.begin(), thread_set.end());
-    ymax = nice_ceiling(ymax);
+    const bool log_axis = ymin > 0 && ymax / ymin > 5;
+    double lo = 0, hi = nice_ceiling(ymax);
+    if (log_axis) {
+      lo = std::pow(10.0, std::floor(std::log10(ymin)));
+      hi = std::pow(10.0, std::ceil(std::log10(ymax)));
+    }
     const int pw = panel_w - ml - mr, ph = panel_h - mt - mb;
     const int x0 = ox + ml, y0 = oy + mt;
     auto X = [&](unsigned t) {
       std::size_t i = std::find(xs.begin(), xs.end(), t) - xs.begin();
       return xs.size() <= 1 ? x0 + pw / 2.0 : x0 + pw * static_cast<double>(i) / (xs.size() - 1);
     };
-    auto Y = [&](double v) { return y0 + ph - ph * v / ymax; };
-    s += "<g>\n<text x=\"" + std::to_string(ox + ml) + "\" y=\"" + std::to_string(oy + 22) +
-         "\" font-size=\"12\" font-weight=\"bold\">" + esc(r.workload_titles[w]) + "</text>\n";
+    auto Y = [&](double v) {
+      if (log_axis) {
+        v = std::max(v, lo);
+        return y0 + ph - ph * (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo));
+      }
+      return y0 + ph - ph * v / hi;
+    };
+    const std::string title = (w < static_cast<int>(d.workload_titles.size()) ? d.workload_titles[w] : name);
+    s += "<g>\n<text x=\"" + std::to_string(ox + 10) + "\" y=\"" + std::to_string(oy + 22) +
+         "\" font-size=\"11\" font-weight=\"bold\">" + esc(title.size() > 70 ? title.substr(0, 67) + "..." : title) +
+         "</text>\n";
     s += "<rect x=\"" + std::to_string(x0) + "\" y=\"" + std::to_string(y0) + "\" width=\"" + std::to_string(pw) +
          "\" height=\"" + std::to_string(ph) + "\" fill=\"none\" stroke=\"#999\"/>\n";
-    for (int k = 0; k <= 4; ++k) {
-      double v = ymax * k / 4;
+    std::vector<double> ticks;
+    if (log_axis) {
+      for (double dec = lo; dec < hi * 1.001; dec *= 10) {
+        for (double m : {1.0, 2.0, 5.0}) {
+          if (dec * m <= hi * 1.001) ticks.push_back(dec * m);
+        }
+      }
+    } else {
+      for (int k = 0; k <= 4; ++k) ticks.push_back(hi * k / 4);
+    }
+    for (double v : ticks) {
       s += "<line x1=\"" + std::to_string(x0) + "\" x2=\"" + std::to_string(x0 + pw) + "\" y1=\"" +
            fmt("%.1f", Y(v)) + "\" y2=\"" + fmt("%.1f", Y(v)) + "\" stroke=\"#eee\"/>\n";
-      s += "<text x=\"" + std::to_string(x0 - 4) + "\" y=\"" + fmt("%.1f", Y(v) + 4) +
-           "\" text-anchor=\"end\">" + fmt("%g", v) + "</text>\n";
+      s += "<text x=\"" + std::to_string(x0 - 4) + "\" y=\"" + fmt("%.1f", Y(v) + 4) + "\" text-anchor=\"end\">" +
+           fmt("%g", v) + "</text>\n";
     }
     for (unsigned t : xs) {
       s += "<text x=\"" + fmt("%.1f", X(t)) + "\" y=\"" + std::to_string(y0 + ph + 14) +
@@ -207,31 +289,31 @@ bool write_svg(const report& r, const std::string& path, std::string& error) {
     s += "<text x=\"" + std::to_string(x0 + pw / 2) + "\" y=\"" + std::to_string(y0 + ph + 30) +
          "\" text-anchor=\"middle\">threads</text>\n";
     s += "<text transform=\"translate(" + std::to_string(ox + 14) + "," + std::to_string(y0 + ph / 2) +
-         ") rotate(-90)\" text-anchor=\"middle\">Mops/s</text>\n";
+         ") rotate(-90)\" text-anchor=\"middle\">" + (log_axis ? "Mops/s (log scale)" : "Mops/s") + "</text>\n";
     std::vector<std::string> peers;
-    for (const cell* c : cs) {
-      if (std::find(peers.begin(), peers.end(), c->peer) == peers.end()) peers.push_back(c->peer);
+    for (const plot_point* p : ps) {
+      if (std::find(peers.begin(), peers.end(), p->peer) == peers.end()) peers.push_back(p->peer);
     }
     int legend_y = y0 + 4;
-    for (const auto& p : peers) {
-      const std::string& col = colour[p];
+    for (const auto& peer : peers) {
+      const std::string& col = colour[peer];
       std::string pts;
-      for (const cell* c : cs) {
-        if (c->peer != p) continue;
-        pts += fmt("%.1f", X(c->threads)) + "," + fmt("%.1f", Y(c->median_mops())) + " ";
-        s += "<line x1=\"" + fmt("%.1f", X(c->threads)) + "\" x2=\"" + fmt("%.1f", X(c->threads)) + "\" y1=\"" +
-             fmt("%.1f", Y(c->min_mops())) + "\" y2=\"" + fmt("%.1f", Y(c->max_mops())) + "\" stroke=\"" + col +
+      for (const plot_point* p : ps) {
+        if (p->peer != peer) continue;
+        pts += fmt("%.1f", X(p->threads)) + "," + fmt("%.1f", Y(p->median)) + " ";
+        s += "<line x1=\"" + fmt("%.1f", X(p->threads)) + "\" x2=\"" + fmt("%.1f", X(p->threads)) + "\" y1=\"" +
+             fmt("%.1f", Y(p->min)) + "\" y2=\"" + fmt("%.1f", Y(p->max)) + "\" stroke=\"" + col +
              "\" stroke-opacity=\"0.5\"/>\n";
-        s += "<circle cx=\"" + fmt("%.1f", X(c->threads)) + "\" cy=\"" + fmt("%.1f", Y(c->median_mops())) +
+        s += "<circle cx=\"" + fmt("%.1f", X(p->threads)) + "\" cy=\"" + fmt("%.1f", Y(p->median)) +
              "\" r=\"2.5\" fill=\"" + col + "\"/>\n";
       }
-      s += "<polyline fill=\"none\" stroke=\"" + col + "\" stroke-width=\"" + (p == "ssmem" ? "2.5" : "1.5") +
+      s += "<polyline fill=\"none\" stroke=\"" + col + "\" stroke-width=\"" + (peer == "ssmem" ? "2.5" : "1.5") +
            "\" points=\"" + pts + "\"/>\n";
       s += "<line x1=\"" + std::to_string(x0 + pw + 8) + "\" x2=\"" + std::to_string(x0 + pw + 24) + "\" y1=\"" +
            std::to_string(legend_y) + "\" y2=\"" + std::to_string(legend_y) + "\" stroke=\"" + col +
            "\" stroke-width=\"2\"/>\n";
-      s += "<text x=\"" + std::to_string(x0 + pw + 28) + "\" y=\"" + std::to_string(legend_y + 4) + "\">" + esc(p) +
-           "</text>\n";
+      s += "<text x=\"" + std::to_string(x0 + pw + 28) + "\" y=\"" + std::to_string(legend_y + 4) + "\">" +
+           esc(peer) + "</text>\n";
       legend_y += 15;
     }
     s += "</g>\n";

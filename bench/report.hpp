@@ -39,10 +39,32 @@ struct report {
   std::vector<std::string> workload_order;
 };
 
+/// One point of the plot: a peer's median and min-max at a thread count.
+struct plot_point {
+  std::string workload;
+  std::string peer;
+  unsigned threads = 0;
+  double median = 0, min = 0, max = 0;
+};
+
+/// What the plot shows: panels in workload order, lines in peer order of first appearance.
+struct plot_data {
+  std::vector<std::string> workload_order;
+  std::vector<std::string> workload_titles;
+  std::vector<plot_point> points;
+};
+
 void print_table(const report& r, std::FILE* out);
 bool write_csv(const report& r, const std::string& path, std::string& error);
 bool write_runs_csv(const report& r, const std::string& path, std::string& error);
-bool write_svg(const report& r, const std::string& path, std::string& error);
+/// The plot of a report.
+plot_data plot_of(const report& r);
+/// The plot of a throughput.csv written earlier (panel titles are the workload names).
+bool read_plot_csv(const std::string& path, plot_data& out, std::string& error);
+/// Throughput against threads, one panel per workload, one line per peer. A panel whose
+/// values span more than a factor 5 gets a logarithmic axis (W1: the free list runs five
+/// times faster than any allocator), otherwise a linear one from 0.
+bool write_svg(const plot_data& d, const std::string& path, std::string& error);
 
 }  // namespace bench
 

@@ -60,6 +60,7 @@ struct options {
   std::string out;
   std::uint64_t seed = 1;
   bool corrupt = false;
+  std::string replot;  // a throughput.csv to plot instead of measuring
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -87,6 +88,8 @@ void print_help(const registry& reg, unsigned cores) {
       "  --out=DIR          output directory (default $BUILD_WORKSPACE_DIRECTORY/bench-out under\n"
       "                     bazel run, else ./bench-out); gets throughput.csv, runs.csv,\n"
       "                     throughput.svg\n"
+      "  --replot=CSV       measure nothing: redraw throughput.svg in --out from a saved\n"
+      "                     throughput.csv\n"
       "  --corrupt-slot     test hook: W2/W4 damage one slot before the value check, which must\n"
       "                     then fail (exit 1)\n"
       "  --help             this text\n\n"
@@ -202,6 +205,9 @@ options parse(int argc, char** argv, const registry& reg, unsigned cores) {
     } else if (flag == "--out") {
       o.out = need();
       if (o.out.empty()) usage_error("--out is empty");
+    } else if (flag == "--replot") {
+      o.replot = need();
+      if (o.replot.empty()) usage_error("--replot is empty");
     } else if (flag == "--corrupt-slot") {
       no_value();
       o.corrupt = true;
@@ -276,6 +282,21 @@ bool make_dirs(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// The plot's panel title of a workload row ("pair-8", "swap", ...).
+std::string panel_title(const std::string& name) {
+  if (name.rfind("pair-", 0) == 0) return "W1 pair, " + name.substr(5) + " B (allocate + free)";
+  if (name == "swap") return "W2 swap (2048 slots, copy, exchange, retire)";
+  if (name == "set-read") return "W3 Harris-Michael set, read-mostly (90% lookups)";
+  if (name == "set-update") return "W3 Harris-Michael set, update-heavy (50% updates)";
+  if (name == "release") return "W4 release (malloc'd objects back to malloc)";
+  return name;
+}
+
+plot_data titled(plot_data d) {
+  for (std::size_t i = 0; i < d.workload_order.size(); ++i) d.workload_titles[i] = panel_title(d.workload_order[i]);
+  return d;
+}
+
 // One measured row of the report: a workload (with W1's size) and how to run a peer on it.
 struct row {
   std::string name;   // e.g. pair-8
@@ -291,6 +312,18 @@ int main(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   registry reg = all_peers();
   options o = parse(argc, argv, reg, cores);
+
+  if (!o.replot.empty()) {
+    plot_data d;
+    std::string error;
+    const std::string svg = o.out + "/throughput.svg";
+    if (!read_plot_csv(o.replot, d, error) || !make_dirs(o.out) || !write_svg(titled(d), svg, error)) {
+      std::fprintf(stderr, "throughput: %s\n", error.empty() ? ("cannot create " + o.out).c_str() : error.c_str());
+      return 2;
+    }
+    std::printf("wrote %s\n", svg.c_str());
+    return 0;
+  }
 
   std::vector<row> rows;
   for (const auto& w : o.workloads) {
@@ -413,7 +446,7 @@ int main(int argc, char** argv) {
   print_table(rep, stdout);
   std::string error;
   const std::string csv = o.out + "/throughput.csv", runs = o.out + "/runs.csv", svg = o.out + "/throughput.svg";
-  if (!write_csv(rep, csv, error) || !write_runs_csv(rep, runs, error) || !write_svg(rep, svg, error)) {
+  if (!write_csv(rep, csv, error) || !write_runs_csv(rep, runs, error) || !write_svg(titled(plot_of(rep)), svg, error)) {
     std::fprintf(stderr, "throughput: %s\n", error.c_str());
     return 2;
   }

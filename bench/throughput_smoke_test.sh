@@ -33,8 +33,12 @@ if command -v python3 >/dev/null; then
   python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$svg" || fail "the SVG is not well-formed XML"
 fi
 
+# --replot redraws the SVG from the CSV alone.
+"$bin" --replot="$csv" --out="$out/replot" >/dev/null || fail "--replot exited non-zero"
+[ "$(grep -c '<polyline' "$out/replot/throughput.svg")" -eq 18 ] || fail "--replot drew a different plot"
+
 # Bad flags: a message and exit status 2.
-for args in "--bogus" "--threads=0" "--duration=abc" "--peers=nosuch" "--workloads=swap,nope" "--reps"; do
+for args in "--bogus" "--threads=0" "--duration=abc" "--peers=nosuch" "--workloads=swap,nope" "--reps" "--replot=/nonexistent.csv"; do
   "$bin" $args --out="$out" >/dev/null 2>"$out.err"
   rc=$?
   [ "$rc" -eq 2 ] || fail "'$args' exited $rc, expected 2"

@@ -1,0 +1,86 @@
+// //bench:pair_loop -- the W1 pair loop, single-threaded, for a fixed number of iterations:
+// the program that bench/callgrind_pair.sh runs under `valgrind --tool=callgrind` to count
+// instructions per allocate+free pair. The loop body is the same as run_pair's (write one
+// byte, escape the pointer); "baseline" runs the loop with a static object and no allocator.
+//
+//   pair_loop PEER ITERATIONS [SIZE]    PEER: baseline ssmem ssmem-bump-none freelist glibc
+//                                             jemalloc mimalloc mimalloc-hold1 tcmalloc
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bench/harness.hpp"
+#include "bench/peers/freelist.hpp"
+#include "bench/peers/glibc.hpp"
+#include "bench/peers/jemalloc.hpp"
+#include "bench/peers/mimalloc.hpp"
+#include "bench/peers/ssmem.hpp"
+#include "bench/peers/tcmalloc.hpp"
+
+namespace {
+
+using namespace bench;
+
+template <class A>
+[[gnu::noinline]] void loop(typename A::thread& t, unsigned long long n) {
+  for (unsigned long long k = 0; k < n; ++k) {
+    void* o = t.allocate();
+    static_cast<char*>(o)[0] = static_cast<char>(k);
+    escape(o);
+    t.deallocate(o);
+  }
+}
+
+[[gnu::noinline]] void baseline(unsigned long long n) {
+  alignas(64) static char obj[64];
+  for (unsigned long long k = 0; k < n; ++k) {
+    void* o = obj;
+    escape(o);
+    static_cast<char*>(o)[0] = static_cast<char>(k);
+    escape(o);
+  }
+}
+
+template <class A>
+int run(unsigned long long n, std::size_t size) {
+  if constexpr (requires(std::string& e) { A::load(e); }) {
+    std::string e;
+    if (!A::load(e)) {
+      std::fprintf(stderr, "pair_loop: %s\n", e.c_str());
+      return 2;
+    }
+  }
+  run_params p;
+  typename A::global g(p);
+  typename A::thread t(g, 0, size);
+  loop<A>(t, n);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: pair_loop PEER ITERATIONS [SIZE]\n");
+    return 2;
+  }
+  std::string peer = argv[1];
+  unsigned long long n = std::strtoull(argv[2], nullptr, 10);
+  std::size_t size = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 8;
+  using namespace bench::peers;
+  if (peer == "baseline") {
+    baseline(n);
+    return 0;
+  }
+  if (peer == "ssmem") return run<ssmem_allocator<>>(n, size);
+  if (peer == "ssmem-bump-none") return run<ssmem_allocator<ssmem::ts_policy::none>>(n, size);
+  if (peer == "freelist") return run<freelist_allocator>(n, size);
+  if (peer == "glibc") return run<glibc_allocator>(n, size);
+  if (peer == "jemalloc") return run<jemalloc_allocator>(n, size);
+  if (peer == "mimalloc") return run<mimalloc_allocator<false>>(n, size);
+  if (peer == "mimalloc-hold1") return run<mimalloc_allocator<true>>(n, size);
+  if (peer == "tcmalloc") return run<tcmalloc_allocator>(n, size);
+  std::fprintf(stderr, "pair_loop: unknown peer '%s'\n", peer.c_str());
+  return 2;
+}

@@ -1,0 +1,68 @@
+// What every peer adapter shares: the interface a workload expects of an allocator (W1) and
+// of a reclamation scheme (W2-W4), and the counters through which schemes that free in
+// callbacks report how many retired objects are still waiting.
+//
+// Allocator A (W1):
+//   A::global g(params);                  per-run state (a domain, nothing, ...)
+//   A::thread t(g, index, object_size);   per-thread state, built on the worker thread
+//   void* t.allocate();  void t.deallocate(void*);
+//   A::tracks_pending, long long t.pending()   freed-but-not-reusable objects, if meaningful
+//
+// Reclamation scheme S (W2-W4); every object starts with an S::hook:
+//   S::global g(params);  S::thread t(g, index, object_bytes, use);
+//   void* t.alloc();                      memory for one object (ssmem's allocator, malloc, ...)
+//   t.begin(); ... t.end();               one operation; end() may reclaim (outside sections)
+//   T t.protect(i, atomic<T>&, to_ptr);   load a shared reference; hazard slot i where used
+//   t.retire(obj);                        unlinked: free after the grace period
+//   t.dispose_now(obj);                   free at teardown, every thread quiescent
+//   t.idle();                             before blocking (qsbr goes offline)
+//   S::tracks_pending, t.pending()
+#ifndef SSMEM_BENCH_PEERS_COMMON_HPP
+#define SSMEM_BENCH_PEERS_COMMON_HPP
+
+#include <atomic>
+#include <cstddef>
+
+#include "bench/harness.hpp"
+
+namespace bench {
+
+/// How a workload uses a reclamation scheme.
+enum class use {
+  swap,     ///< W2: one allocation and one retire per operation
+  set,      ///< W3: a lock-free set; references live until end()
+  release,  ///< W4: objects come from malloc and go back to it after the grace period
+};
+
+/// Retired/reclaimed counts of one worker, for schemes whose reclamation runs in callbacks.
+struct alignas(64) reclaim_counts {
+  std::atomic<long long> retired{0};    ///< written by the owner
+  std::atomic<long long> reclaimed{0};  ///< written by the owner (callbacks it runs)
+  void add_retired() { retired.store(retired.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  long long pending() const {
+    return retired.load(std::memory_order_relaxed) - reclaimed.load(std::memory_order_relaxed);
+  }
+};
+
+/// The counts of the worker running on this thread (nullptr elsewhere, e.g. liburcu's
+/// call_rcu thread: its reclamations go to foreign_reclaimed).
+inline thread_local reclaim_counts* current_counts = nullptr;
+
+/// A callback freed one retired object.
+inline void note_reclaimed() {
+  if (reclaim_counts* c = current_counts) {
+    c->reclaimed.store(c->reclaimed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  } else {
+    foreign_reclaimed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// The plain acquire load that epoch-based schemes use for protect().
+template <class T>
+inline T plain_load(const std::atomic<T>& src) {
+  return src.load(std::memory_order_acquire);
+}
+
+}  // namespace bench
+
+#endif

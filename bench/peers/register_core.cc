@@ -1,0 +1,57 @@
+// Registers ssmem, leak and the allocators of W1.
+#include <string>
+
+#include "bench/peers.hpp"
+#include "bench/peers/freelist.hpp"
+#include "bench/peers/glibc.hpp"
+#include "bench/peers/jemalloc.hpp"
+#include "bench/peers/leak.hpp"
+#include "bench/peers/mimalloc.hpp"
+#include "bench/peers/ssmem.hpp"
+#include "bench/peers/tcmalloc.hpp"
+#include "bench/workloads.hpp"
+
+namespace bench {
+
+namespace {
+template <class A>
+void add_loaded(registry& r, const char* name, const char* note) {
+  std::string error;
+  if (A::load(error)) {
+    r.peers.push_back({name, note, pair_fn<A>(), nullptr, nullptr, nullptr});
+  } else {
+    r.excluded.push_back({name, error});
+  }
+}
+}  // namespace
+
+void register_core(registry& r) {
+  using namespace peers;
+  r.peers.push_back({"ssmem",
+                     "this library: C++ API, one domain per run, default options (W3: one bump per operation; "
+                     "W4: malloc + allocator::release)",
+                     pair_fn<ssmem_allocator<>>(), swap_fn<ssmem_scheme<>>(), set_fn<ssmem_scheme<>>(),
+                     release_fn<ssmem_scheme<>>()});
+  r.peers.push_back({"ssmem-fs4096",
+                     "ssmem with free sets of 4096 objects instead of 507 (one snapshot, i.e. one "
+                     "membarrier, per 4096 frees)",
+                     pair_fn<ssmem_allocator<ssmem::ts_policy::both, 4096>>(), swap_fn<ssmem_scheme<0, 4096>>(),
+                     set_fn<ssmem_scheme<0, 4096>>(), nullptr});
+  r.peers.push_back({"ssmem-rs507",
+                     "W4: ssmem with release sets of 507 objects instead of 3 (one snapshot per 507 releases)",
+                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<507>>()});
+  r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
+                     pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
+  r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",
+                     pair_fn<glibc_allocator>(), nullptr, nullptr, nullptr});
+  add_loaded<jemalloc_allocator>(r, "jemalloc", "W1: jemalloc malloc/free from libjemalloc2 opened locally (dlopen RTLD_LOCAL: not the process malloc)");
+  add_loaded<mimalloc_allocator<false>>(r, "mimalloc", "W1: mimalloc mi_malloc/mi_free_size (dlopen'd locally)");
+  add_loaded<mimalloc_allocator<true>>(r, "mimalloc-hold1",
+                                       "W1: mimalloc, one object of the size kept allocated (fairness, see docs)");
+  add_loaded<tcmalloc_allocator>(r, "tcmalloc",
+                                 "W1: gperftools tc_malloc/tc_free_sized (libtcmalloc_minimal, dlopen'd locally)");
+  r.peers.push_back({"leak", "W2-W3 upper bound: never reclaim (bump allocation from pooled, pre-faulted blocks)",
+                     nullptr, swap_fn<leak_scheme>(), set_fn<leak_scheme>(), nullptr});
+}
+
+}  // namespace bench

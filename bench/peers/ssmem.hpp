@@ -1,0 +1,110 @@
+// ssmem through its C++ API: one domain per run, a thread_scope and an allocator per worker.
+// W1 and W2 use the default options (the original's: a version bump on every allocation and
+// every free); W3 bumps once per operation (bump_on = none + safe_to_reclaim() in end()), so
+// that a free in the middle of a traversal does not end the thread's read section; W4 takes
+// objects from malloc and hands them back through allocator::release().
+#ifndef SSMEM_BENCH_PEERS_SSMEM_HPP
+#define SSMEM_BENCH_PEERS_SSMEM_HPP
+
+#include <cstdlib>
+
+#include "bench/peers/common.hpp"
+#include "ssmem/ssmem.hpp"
+
+namespace bench::peers {
+
+/// W1. `Bump` is the timestamp policy (the default, `both`, is the original's);
+/// bench/pair_loop also counts `none`, the policy of programs that call safe_to_reclaim().
+/// `FreeSet` 0 keeps the default free-set size (507); the throughput program also runs 4096.
+template <ssmem::ts_policy Bump = ssmem::ts_policy::both, std::size_t FreeSet = 0>
+struct ssmem_allocator {
+  static constexpr bool tracks_pending = true;
+  struct global {
+    explicit global(const run_params&) {}
+    ssmem::domain dom;
+  };
+  class thread {
+   public:
+    thread(global& g, unsigned, std::size_t size) : scope_(g.dom), a_(scope_, size, opts()) {}
+    [[gnu::always_inline]] void* allocate() { return a_.allocate(); }
+    [[gnu::always_inline]] void deallocate(void* p) { a_.deallocate(p); }
+    long long pending() const { return static_cast<long long>(a_.stats().pending); }
+
+   private:
+    static ssmem::options opts() {
+      ssmem::options o;
+      o.bump_on = Bump;
+      if (FreeSet != 0) o.free_set_size = FreeSet;
+      return o;
+    }
+    ssmem::thread_scope scope_;
+    ssmem::allocator a_;
+  };
+};
+
+/// W2-W4. `ReleaseSet` 0 keeps the default release-set size (3, the original's: a snapshot
+/// every 3 releases); the throughput program also runs W4 with 507 (the free-set size).
+/// `FreeSet` as for ssmem_allocator.
+template <std::size_t ReleaseSet = 0, std::size_t FreeSet = 0>
+struct ssmem_scheme {
+  static constexpr bool tracks_pending = true;
+  struct hook {};
+  struct global {
+    explicit global(const run_params&) {}
+    ssmem::domain dom;
+  };
+  class thread {
+   public:
+    thread(global& g, unsigned, std::size_t bytes, use u)
+        : scope_(g.dom), a_(scope_, bytes, opts(u)), use_(u), bytes_(bytes) {}
+    [[gnu::always_inline]] void* alloc() {
+      if (use_ == use::release) {
+        void* p = std::malloc(bytes_);
+        if (p == nullptr) std::abort();
+        return p;
+      }
+      return a_.allocate();
+    }
+    void begin() {}
+    [[gnu::always_inline]] void end() {
+      if (use_ == use::set) scope_.safe_to_reclaim();
+    }
+    template <class T, class F>
+    [[gnu::always_inline]] T protect(unsigned, const std::atomic<T>& src, F) {
+      return plain_load(src);
+    }
+    [[gnu::always_inline]] void retire(void* p) {
+      if (use_ == use::release) {
+        a_.release(p);
+      } else {
+        a_.deallocate(p);
+      }
+    }
+    // Chunk memory goes with the allocator; malloc'd objects (W4) are freed.
+    void dispose_now(void* p) {
+      if (use_ == use::release) std::free(p);
+    }
+    void idle() {}
+    long long pending() const {
+      ssmem::allocator_stats s = a_.stats();
+      return static_cast<long long>(s.pending + s.release_pending);
+    }
+
+   private:
+    static ssmem::options opts(use u) {
+      ssmem::options o;
+      if (u == use::set) o.bump_on = ssmem::ts_policy::none;
+      if (ReleaseSet != 0) o.release_set_size = ReleaseSet;
+      if (FreeSet != 0) o.free_set_size = FreeSet;
+      return o;
+    }
+    ssmem::thread_scope scope_;
+    ssmem::allocator a_;
+    use use_;
+    std::size_t bytes_;
+  };
+};
+
+}  // namespace bench::peers
+
+#endif

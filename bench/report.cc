@@ -124,9 +124,11 @@ bool write_runs_csv(const report& r, const std::string& path, std::string& error
 
 namespace {
 
-// Distinct colours, one per peer in first-seen order.
+// Distinct colours, one per peer in first-seen order (as many as the peers the benchmark
+// has, so that no two lines of a panel share one; past that they repeat).
 const char* const palette[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
-                               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8"};
+                               "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8",
+                               "#7b4173", "#98df8a", "#393b79", "#ff9896", "#c49c94", "#637939"};
 
 std::string esc(const std::string& s) {
   std::string o;

@@ -136,7 +136,7 @@ class basic_allocator {
     if (filling_->full()) {
       set* s = filling_;
       filling_ = nullptr;
-      seal(s, "ssmem_free", loc);
+      seal(s, "ssmem_free");
     }
     if (bump_on_free_) self_.bump(loc);
   }
@@ -154,7 +154,7 @@ class basic_allocator {
     if (rel_filling_->full()) {
       set* s = rel_filling_;
       rel_filling_ = nullptr;
-      stamp(s, "ssmem_release", loc);
+      stamp(s, "ssmem_release");
       rel_pending_.push_back(s);
       collect(s->clock(), s);
     }
@@ -240,14 +240,19 @@ class basic_allocator {
     return s;
   }
 
-  void stamp(set* s, const char* api, source_location loc) noexcept {
-    if (!domain_.snapshot(s->clock(), loc)) detail::fatal(api, "out of memory for a vector clock");
+  // The cold paths take no caller location: a checker's report names the snapshot's line
+  // here. Passing the caller's location down would make deallocate() build it on every call
+  // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
+  void stamp(set* s, const char* api) noexcept {
+    if (!domain_.snapshot(s->clock(), source_location::current())) {
+      detail::fatal(api, "out of memory for a vector clock");
+    }
     s->set_stamp_seq(++stats_.stamps);
   }
 
   // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.
-  [[gnu::noinline]] void seal(set* s, const char* api, source_location loc) noexcept {
-    stamp(s, api, loc);
+  [[gnu::noinline]] void seal(set* s, const char* api) noexcept {
+    stamp(s, api);
     pending_.push_back(s);
     collect(s->clock(), s);
   }

@@ -117,7 +117,13 @@ struct native_policy {
   // SSMEM_NO_MEMBARRIER=1 in the environment forces the fallback (benchmarks compare both).
   /// Light side of the asymmetric seq_cst fence (see above).
   SSMEM_ALWAYS_INLINE static void fence_light(source_location = source_location::current()) noexcept {
-    if (membarrier_available) {
+    // [[likely]] lays the fallback fence out of line: the membarrier path is the flag's
+    // address, one compare and a branch not taken (it was a jump over the fence too). In
+    // position-independent code (Bazel's default) the address comes from the GOT (a lea
+    // once the linker relaxes it) because the flag is one object for the whole process; a
+    // hidden per-shared-object copy would save that lea, but could read true in one shared
+    // object while another one's heavy side still reads false (initialised later).
+    if (membarrier_available) [[likely]] {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
       std::atomic_thread_fence(std::memory_order_seq_cst);

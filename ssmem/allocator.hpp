@@ -130,11 +130,13 @@ class basic_allocator {
     if constexpr (detail::checked) {
       detail::checked_registry::instance().on_free(obj, object_size_, "ssmem_free");
     }
-    if (filling_ == nullptr) filling_ = take_set(available_, opts_.free_set_size, "ssmem_free");
-    filling_->push(obj);
+    // filling_ in a local: the push stores a pointer, which (to the compiler) may alias
+    // filling_; the counter goes first: a size_t store that may alias the set's count.
+    set* s = filling_;
+    if (s == nullptr) filling_ = s = take_set(available_, opts_.free_set_size, "ssmem_free");
     ++stats_.freed;
-    if (filling_->full()) {
-      set* s = filling_;
+    s->push(obj);
+    if (s->full()) {
       filling_ = nullptr;
       seal(s, "ssmem_free");
     }

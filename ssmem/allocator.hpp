@@ -86,13 +86,13 @@ class basic_allocator {
   [[gnu::always_inline]] void* allocate(source_location loc = source_location::current()) noexcept {
     void* obj;
     set* cs = collected_.top();
-    if (cs != nullptr) {
+    if (cs != nullptr) [[likely]] {
       obj = cs->pop();
       if constexpr (has_poison) Policy::unpoison(obj, object_size_);
       ++stats_.reused;
-      if (cs->empty()) retire_collected_top();
+      if (cs->empty()) [[unlikely]] retire_collected_top();
       // Fresh chunk memory is zero already (Policy::map_chunk's contract).
-      if (opts_.zero_memory) std::memset(obj, 0, object_size_);
+      if (opts_.zero_memory) [[unlikely]] std::memset(obj, 0, object_size_);
     } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
       // Mutant: objects of the set still filling (never stamped) are reused at once.
       if (filling_ != nullptr && !filling_->empty()) {
@@ -130,13 +130,15 @@ class basic_allocator {
     if constexpr (detail::checked) {
       detail::checked_registry::instance().on_free(obj, object_size_, "ssmem_free");
     }
-    if (filling_ == nullptr) filling_ = take_set(available_, opts_.free_set_size, "ssmem_free");
-    filling_->push(obj);
+    // filling_ in a local: the push stores a pointer, which (to the compiler) may alias
+    // filling_; the counter goes first: a size_t store that may alias the set's count.
+    set* s = filling_;
+    if (s == nullptr) filling_ = s = take_set(available_, opts_.free_set_size, "ssmem_free");
     ++stats_.freed;
-    if (filling_->full()) {
-      set* s = filling_;
+    s->push(obj);
+    if (s->full()) {
       filling_ = nullptr;
-      seal(s, "ssmem_free", loc);
+      seal(s, "ssmem_free");
     }
     if (bump_on_free_) self_.bump(loc);
   }
@@ -154,7 +156,7 @@ class basic_allocator {
     if (rel_filling_->full()) {
       set* s = rel_filling_;
       rel_filling_ = nullptr;
-      stamp(s, "ssmem_release", loc);
+      stamp(s, "ssmem_release");
       rel_pending_.push_back(s);
       collect(s->clock(), s);
     }
@@ -203,7 +205,9 @@ class basic_allocator {
     available_.push(cs);
   }
 
-  void* bump() noexcept {
+  // Forced inline: with the reuse path marked likely, the compiler would otherwise call it
+  // out of line, and the bump path (a thread whose sets are not yet collected) pays ~10.
+  [[gnu::always_inline]] void* bump() noexcept {
     if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
       if (object_size_ == 0) object_size_ = normalize_object_size(1);
       if (!new_chunk()) return nullptr;
@@ -240,14 +244,19 @@ class basic_allocator {
     return s;
   }
 
-  void stamp(set* s, const char* api, source_location loc) noexcept {
-    if (!domain_.snapshot(s->clock(), loc)) detail::fatal(api, "out of memory for a vector clock");
+  // The cold paths take no caller location: a checker's report names the snapshot's line
+  // here. Passing the caller's location down would make deallocate() build it on every call
+  // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
+  void stamp(set* s, const char* api) noexcept {
+    if (!domain_.snapshot(s->clock(), source_location::current())) {
+      detail::fatal(api, "out of memory for a vector clock");
+    }
     s->set_stamp_seq(++stats_.stamps);
   }
 
   // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.
-  [[gnu::noinline]] void seal(set* s, const char* api, source_location loc) noexcept {
-    stamp(s, api, loc);
+  [[gnu::noinline]] void seal(set* s, const char* api) noexcept {
+    stamp(s, api);
     pending_.push_back(s);
     collect(s->clock(), s);
   }

@@ -33,6 +33,19 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+#define SSMEM_HAS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SSMEM_HAS_TSAN 1
+#endif
+#endif
+#ifndef SSMEM_HAS_TSAN
+/// 1 when compiled under ThreadSanitizer (then the fallback full fence stays
+/// std::atomic_thread_fence, see native_policy::full_fence), 0 otherwise.
+#define SSMEM_HAS_TSAN 0
+#endif
+
 /// Forces inlining of the policy wrappers (they must cost nothing).
 #define SSMEM_ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -111,16 +124,23 @@ struct native_policy {
   // MEMBARRIER_CMD_PRIVATE_EXPEDITED, the frequent side (every version bump) is a compiler
   // barrier and the rare side (one snapshot per full free set) is membarrier(2), which runs a
   // full barrier on every running thread of the process: together they order store->load as
-  // two seq_cst fences would. Elsewhere both sides are seq_cst fences. Registration happens
-  // during static initialisation, before any thread can register in a domain; until it has
-  // run, fence_light() takes the full-fence path, which is correct with either heavy side.
+  // two seq_cst fences would. Elsewhere both sides are full fences (full_fence() below).
+  // Registration happens during static initialisation, before any thread can register in a
+  // domain; until it has run, fence_light() takes the full-fence path, which is correct with
+  // either heavy side.
   // SSMEM_NO_MEMBARRIER=1 in the environment forces the fallback (benchmarks compare both).
   /// Light side of the asymmetric seq_cst fence (see above).
   SSMEM_ALWAYS_INLINE static void fence_light(source_location = source_location::current()) noexcept {
-    if (membarrier_available) {
+    // [[likely]] lays the fallback fence out of line: the membarrier path is the flag's
+    // address, one compare and a branch not taken (it was a jump over the fence too). In
+    // position-independent code (Bazel's default) the address comes from the GOT (a lea
+    // once the linker relaxes it) because the flag is one object for the whole process; a
+    // hidden per-shared-object copy would save that lea, but could read true in one shared
+    // object while another one's heavy side still reads false (initialised later).
+    if (membarrier_available) [[likely]] {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      full_fence();
     }
   }
   /// Heavy side of the asymmetric seq_cst fence (see above).
@@ -129,7 +149,29 @@ struct native_policy {
       if (::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) return;
       std::abort();  // registered, so the kernel cannot refuse: never go on unfenced
     }
+    full_fence();
+  }
+  /// The fallback of both sides: a seq_cst fence for ordinary (write-back) memory, which is
+  /// all the algorithm orders. On x86-64 it is a locked read-modify-write of the word at the
+  /// top of our own stack (`lock or $0`: the value does not change) instead of `mfence`, a
+  /// quarter of the cost here (docs/benchmarks.md, *The fence*). Why it is a full barrier:
+  /// x86-64 reorders only a store with a later load (the store waits in the store buffer);
+  /// the Intel SDM, vol. 3A §8.2.2, states that "reads or writes cannot be reordered with
+  /// I/O instructions, locked instructions, or serializing instructions" and that "locked
+  /// instructions have a total order", so every store before it is globally visible before
+  /// any load after it, and two such fences on two threads (the Dekker pattern of [S2] and
+  /// [S5]) are ordered one before the other. The "memory" clobber keeps the compiler from
+  /// moving memory accesses across it, as the fence would. What `mfence` adds -- ordering
+  /// of non-temporal stores and write-combining memory -- the algorithm does not use; fence()
+  /// stays std::atomic_thread_fence for any other caller. Under TSan the std fence is kept
+  /// (TSan ignores stand-alone fences either way, docs/sanitizers.md), and elsewhere it is
+  /// the portable form.
+  SSMEM_ALWAYS_INLINE static void full_fence() noexcept {
+#if defined(__x86_64__) && !SSMEM_HAS_TSAN
+    asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
+#else
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
   }
   /// Queries and registers MEMBARRIER_CMD_PRIVATE_EXPEDITED; false if unavailable.
   static bool register_membarrier() noexcept {

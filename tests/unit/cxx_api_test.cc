@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <new>
 #include <stdexcept>
 #include <thread>
@@ -105,7 +106,13 @@ TEST_CASE("another thread that keeps bumping lets the owner's frees be collected
   ssmem::options o;
   o.free_set_size = 4;
   ssmem::allocator a(t, 32, o);
-  for (int i = 0; i < 10000 && a.stats().collected == 0; ++i) a.deallocate(a.allocate());
+  // Bounded by time, not by a count: on a loaded machine the other thread may not run for a
+  // while, and until it bumps past our stamps nothing can be collected (that is the point).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (a.stats().collected == 0 && std::chrono::steady_clock::now() < deadline) {
+    a.deallocate(a.allocate());
+    std::this_thread::yield();
+  }
   stop = true;
   other.join();
   CHECK(a.stats().collected > 0);

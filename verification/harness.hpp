@@ -3,7 +3,8 @@
 // bound, iterations explored, time and result.
 //
 //   <binary> [--deep] [--expect-failure] [name ...]
-//     name ...          run only these tests (default: all of the binary's tests)
+//     name ...          run only these tests (default: all of the binary's tests except
+//                       negative controls, which run only when named)
 //     --deep            the deeper search of each test (also the default when compiled with
 //                       RELACY_EXHAUSTIVE=1, i.e. `--config=exhaustive`)
 //     --expect-failure  mutant mode: succeed only if Relacy reports a safety failure (data
@@ -58,6 +59,8 @@ struct test_entry {
   search quick;
   search deep;
   outcome (*run)(const search&);
+  /// A negative control: expected to fail, run only when named (by an expect-failure target).
+  bool control = false;
 };
 
 template <class Test>
@@ -80,7 +83,11 @@ outcome run_relacy(const search& s) {
 
 template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
 constexpr test_entry entry(const char* name, search quick, search deep) {
-  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>};
+  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, false};
+}
+template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
+constexpr test_entry control_entry(const char* name, search quick, search deep) {
+  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, true};
 }
 
 inline const char* scheduler_name(rl::scheduler_type_e s) {
@@ -118,7 +125,8 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
   int ran = 0, failed = 0;
   double total_ms = 0;
   for (const test_entry& t : tests) {
-    if (!only.empty() && std::find(only.begin(), only.end(), t.name) == only.end()) continue;
+    bool named = std::find(only.begin(), only.end(), t.name) != only.end();
+    if (only.empty() ? t.control : !named) continue;
     const search& s = deep ? t.deep : t.quick;
     std::fflush(stdout);
     outcome o = t.run(s);

@@ -52,3 +52,16 @@ def mutant_test(name, src, mutant, tests, size = "small", timeout = "moderate"):
         deps = ["//verification:harness"],
         tags = ["relacy", "mutant"],
     )
+
+def expect_failure_test(name, src, tests, size = "small", timeout = "moderate"):
+    """A negative control of the checks themselves: passes only if the named tests fail."""
+    native.cc_test(
+        name = name,
+        srcs = [src],
+        copts = RELACY_COPTS,
+        args = ["--expect-failure"] + tests,
+        size = size,
+        timeout = timeout,
+        deps = ["//verification:harness"],
+        tags = ["relacy"],
+    )

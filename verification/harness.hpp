@@ -145,7 +145,7 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
     std::fflush(stdout);
     if (expect_failure && o.result != rl::test_result_success) {
       if (is_safety_failure(o.result)) {
-        std::printf("KILLED: mutant %d by %s\n", SSMEM_MUTANT, t.name);
+        std::printf("DETECTED (SSMEM_MUTANT=%d): %s\n", SSMEM_MUTANT, t.name);
         return 0;
       }
       std::printf("mutant %d: %s failed, but not with a safety failure\n", SSMEM_MUTANT, t.name);

@@ -209,9 +209,10 @@ struct relacy_policy {
   static void unmap_chunk(void* p, std::size_t) { give(p, "unmap_chunk"); }
 
   // Objects given to release() must come from system_new<T>() (the model's malloc): a header
-  // in front of the object remembers how to end its lifetime. return_to_system() destroys the
-  // object -- its rl::var members are retired, so any later access through a stale pointer
-  // fails Relacy's signature check as "access to freed memory" -- and frees the block.
+  // in front of the object remembers how to end its lifetime. return_to_system() writes the
+  // object (T::retire(), if any: a read that is not ordered before it is a data race),
+  // destroys it (any later access through a stale pointer fails Relacy's signature check as
+  // "access to freed memory") and frees the block.
   struct system_header {
     void (*destroy)(void*);
     std::size_t pad;  // keeps the object 16-byte aligned
@@ -219,7 +220,13 @@ struct relacy_policy {
   template <class T>
   static T* system_new() {
     auto* h = static_cast<system_header*>(take(sizeof(system_header) + sizeof(T), "system_new"));
-    h->destroy = [](void* p) { std::destroy_at(static_cast<T*>(p)); };
+    h->destroy = [](void* p) {
+      T* obj = static_cast<T*>(p);
+      // free() is a write to the memory: an object may say how to model it (retire() writes
+      // every rl::var), so that a read not ordered before the give-back is a data race.
+      if constexpr (requires { obj->retire(); }) obj->retire();
+      std::destroy_at(obj);
+    };
     h->pad = 0;
     return std::construct_at(reinterpret_cast<T*>(h + 1));
   }

@@ -24,8 +24,6 @@ constexpr v::scenario_config set2{
 // Symmetric swappers (the original test) and the stack.
 constexpr v::scenario_config swap3{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
                                    .check_progress = false};
-constexpr v::scenario_config swap2{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 2,
-                                   .check_progress = false};
 constexpr v::scenario_config stack{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
                                    .check_progress = false};
 // 2 threads, exhaustive: thread 0 pops once, thread 1 pops twice and pushes (reusing a node).
@@ -38,7 +36,7 @@ const std::array tests{
     v::entry<v::swap_slots, 2, read_then_bump>("safety__swap_slots_read_then_bump_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 2, set2>("safety__swap_slots_free_set_2_2t", v::full(), v::full()),
     v::entry<v::treiber_stack, 2, stack_2t>("safety__treiber_stack_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 3, swap2>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::swap_slots, 3, swap3>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::swap_slots, 4, swap3>("safety__swap_slots_4t", v::random(20000), v::random(1000000)),
     v::entry<v::treiber_stack, 4, stack>("safety__treiber_stack_4t", v::random(20000), v::random(1000000)),

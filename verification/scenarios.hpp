@@ -35,6 +35,7 @@ struct scenario_config {
   int reader = -1;               ///< swap_slots: a read-only thread
   bool reader_bump_first = true; ///< reader: bump, load, read (else load, read, bump)
   bool release_odd_ops = false;  ///< swap_slots: odd operations use system objects + release()
+  bool release_all = false;      ///< swap_slots: every object is a system object (release only)
   bool check_progress = true;    ///< after(): freed objects are collected and reused
   // Membership roles (thread indices; -1: none).
   int late_joiner = -1;    ///< registers inside its thread (the others before the run)
@@ -163,6 +164,11 @@ struct slot_object {
     check.store(~v);
     origin.store(from);
   }
+  /// What giving the memory back to the system does to it (see relacy_policy::system_new).
+  void retire() {
+    value.store(0xdead);
+    check.store(0xdead);
+  }
 };
 
 /// The original ssmem test: one shared slot; each operation reads the slot's object, copies
@@ -177,8 +183,8 @@ class swap_slots {
     for (std::size_t t = 0; t < N; ++t) {
       if (static_cast<int>(t) != w_.cfg().late_joiner) w_.join(t);
     }
-    object* o = w_.make(0);
-    o->init(0);
+    object* o = w_.cfg().release_all ? w_.make_system() : w_.make(0);
+    o->init(0, w_.cfg().release_all ? object::from_system : object::from_allocator);
     slot_.store(o, std::memory_order::relaxed);  // relaxed: before() happens before every thread
   }
 
@@ -232,7 +238,7 @@ class swap_slots {
     std::uint64_t c = p->check.load();
     Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
     Policy::check(v < max_value, "safety: value out of range (read a reused object)");
-    const bool system = w_.cfg().release_odd_ops && (i % 2 == 1);
+    const bool system = w_.cfg().release_all || (w_.cfg().release_odd_ops && i % 2 == 1);
     object* n = system ? w_.make_system() : w_.make(t);
     n->init(v + 1, system ? object::from_system : object::from_allocator);
     // acq_rel: release publishes n's init; acquire makes the old object's init ours to free.

@@ -31,6 +31,7 @@ class basic_domain {
 
   /// Frees every record. Precondition: no thread is registered any more.
   ~basic_domain() {
+    // [S11] acquire, pairs with [S7]: every record we free has its next set.
     record* r = head_.load(std::memory_order_acquire);
     while (r != nullptr) {
       record* n = r->next_.load();

@@ -108,6 +108,7 @@ class alignas(64) thread_record {
   typename Policy::template atomic<std::int64_t> label_{-1};
 
  public:
+  // relaxed: the label is for diagnostics only; nothing is published through it.
   /// The C API's id of the owner, or -1 (diagnostics).
   std::int64_t label() const noexcept { return label_.load(std::memory_order_relaxed); }
   /// Sets the label (C API registration).

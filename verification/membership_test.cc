@@ -30,10 +30,13 @@ constexpr v::scenario_config churn{
     .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 1,
     .late_joiner = 2, .leaver = 1};
 
+// The first three add registration, leaving or going offline to the reader: their exhaustive
+// search did not finish within minutes (late registration: not in 240 s), so they run
+// context-bounded (bound 6 in the deep run).
 const std::array tests{
-    v::entry<v::swap_slots, 2, late_registrant>("membership__late_registrant_2t", v::bounded(3), v::full()),
-    v::entry<v::swap_slots, 2, leaver>("membership__leave_during_collection_2t", v::bounded(3), v::full()),
-    v::entry<v::swap_slots, 2, offline_online>("membership__offline_then_online_2t", v::bounded(3), v::full()),
+    v::entry<v::swap_slots, 2, late_registrant>("membership__late_registrant_2t", v::bounded(4), v::bounded(6)),
+    v::entry<v::swap_slots, 2, leaver>("membership__leave_during_collection_2t", v::bounded(5), v::bounded(6)),
+    v::entry<v::swap_slots, 2, offline_online>("membership__offline_then_online_2t", v::bounded(5), v::bounded(6)),
     v::entry<v::swap_slots, 2, rejoin>("membership__leave_and_rejoin_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 3, churn>("membership__churn_3t", v::bounded(2), v::bounded(3)),
 };

@@ -62,7 +62,11 @@ class world {
   void join(std::size_t t) {
     rec_[t] = domain_->register_thread();
     Policy::check(rec_[t] != nullptr, "register_thread failed");
-    if (!alloc_[t]) {
+    registered_[t] = true;
+    if (alloc_[t]) {
+      // A rejoin: the allocator keeps its record, so the thread must have adopted it again.
+      Policy::check(&alloc_[t]->owner() == rec_[t], "scenario: a rejoin adopted another record");
+    } else {
       options o;
       o.free_set_size = cfg_.free_set_size;
       o.release_set_size = 1;
@@ -71,7 +75,10 @@ class world {
       alloc_[t].emplace(*domain_, *rec_[t], sizeof(Object), o);
     }
   }
-  void leave(std::size_t t) { domain_->unregister_thread(rec_[t]); }
+  void leave(std::size_t t) {
+    domain_->unregister_thread(rec_[t]);
+    registered_[t] = false;  // its record may now be adopted by another thread
+  }
 
   /// An object from thread t's allocator; its payload's lifetime starts on first hand-out and
   /// lasts until teardown (a reuse is a plain write, which Relacy checks against stale reads).
@@ -100,7 +107,7 @@ class world {
   /// they must not block collection.
   void check_progress() {
     for (std::size_t t = 0; t < N; ++t) {
-      if (!alloc_[t] || rec_[t] == nullptr || !rec_[t]->is_online()) continue;
+      if (!alloc_[t] || !registered_[t] || !rec_[t]->is_online()) continue;
       std::uint64_t freed_run = alloc_[t]->stats().freed;
       if (freed_run == 0) continue;
       for (int round = 0; round < 2; ++round) {
@@ -129,7 +136,7 @@ class world {
     for (std::size_t i = 0; i < made_count_; ++i) std::destroy_at(static_cast<Object*>(made_[i]));
     made_count_ = 0;
     for (std::size_t t = 0; t < N; ++t) {
-      if (rec_[t] != nullptr && !version_is_offline(rec_[t]->own_version())) leave(t);
+      if (registered_[t]) leave(t);
     }
     for (auto& a : alloc_) a.reset();
     domain_.reset();
@@ -139,13 +146,14 @@ class world {
   void bump_online() {
     for (std::size_t t = 0; t < N; ++t) {
       if (static_cast<int>(t) == cfg_.idle) continue;
-      if (rec_[t] != nullptr && rec_[t]->is_online()) rec_[t]->bump();
+      if (registered_[t] && rec_[t]->is_online()) rec_[t]->bump();
     }
   }
 
   scenario_config cfg_;
   std::optional<basic_domain<Policy>> domain_;  // reset last in teardown()
   std::array<record*, N> rec_{};
+  std::array<bool, N> registered_{};
   std::array<std::optional<allocator>, N> alloc_{};
   std::array<void*, 64> made_{};
   std::size_t made_count_ = 0;

@@ -31,9 +31,9 @@ struct scenario_config {
   std::size_t free_set_size = 1;
   ts_policy bump_on = ts_policy::both;
   unsigned ops = 2;              ///< operations per thread
-  unsigned reader_ops = 0;       ///< swap_slots: thread `reader` only reads, this many times
-  int reader = -1;               ///< swap_slots: a read-only thread
-  bool reader_bump_first = true; ///< reader: bump, load, read (else load, read, bump)
+  unsigned reader_ops = 0;       ///< thread `reader` only reads (swap) or pops (stack), this often
+  int reader = -1;               ///< a reading thread (-1: every thread swaps / pops and pushes)
+  bool reader_bump_first = true; ///< swap reader: bump, load, read (else load, read, bump)
   bool release_odd_ops = false;  ///< swap_slots: odd operations use system objects + release()
   bool release_all = false;      ///< swap_slots: every object is a system object (release only)
   bool check_progress = true;    ///< after(): freed objects are collected and reused

@@ -18,7 +18,7 @@ def _defines():
         "//conditions:default": [],
     })
 
-def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout = "long"):
+def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout = "eternal"):
     native.cc_test(
         name = name,
         srcs = [src],

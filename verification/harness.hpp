@@ -1,0 +1,168 @@
+// The runner of the verification suite: wraps a scenario (scenarios.hpp) in an rl::test_suite,
+// runs it under the chosen Relacy scheduler and prints one line per test: name, scheduler,
+// bound, iterations explored, time and result.
+//
+//   <binary> [--deep] [--expect-failure] [name ...]
+//     name ...          run only these tests (default: all of the binary's tests except
+//                       negative controls, which run only when named)
+//     --deep            the deeper search of each test (also the default when compiled with
+//                       RELACY_EXHAUSTIVE=1, i.e. `--config=exhaustive`)
+//     --expect-failure  mutant mode: succeed only if Relacy reports a safety failure (data
+//                       race, failed check, access to freed memory, uninitialised access);
+//                       stops at the first one. A mutant that survives every test fails.
+#ifndef SSMEM_VERIFICATION_HARNESS_HPP
+#define SSMEM_VERIFICATION_HARNESS_HPP
+
+#include "verification/relacy_policy.hpp"  // first: standard headers before relacy.hpp
+#include "verification/scenarios.hpp"
+
+#ifndef RELACY_EXHAUSTIVE
+#define RELACY_EXHAUSTIVE 0
+#endif
+
+namespace ssmem::verification {
+
+/// A Relacy search: scheduler, context bound (sched_bound) and iterations (sched_random).
+struct search {
+  rl::scheduler_type_e sched;
+  unsigned bound = 0;
+  rl::iteration_t iterations = 0;
+};
+inline constexpr search full() { return {rl::sched_full, 0, 0}; }
+inline constexpr search bounded(unsigned b) { return {rl::sched_bound, b, 0}; }
+inline constexpr search random(rl::iteration_t n) { return {rl::sched_random, 0, n}; }
+
+/// A scenario with its configuration, as an rl::test_suite of N threads.
+template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
+struct relacy_test : rl::test_suite<relacy_test<Scenario, N, C>, N> {
+  struct execution {
+    execution() { relacy_policy::begin_execution(); }
+  } e;  // first member: the policy's heap is fresh before the scenario allocates
+  Scenario<relacy_policy, N> s{C};
+  void before() { s.before(); }
+  void thread(unsigned t) { s.thread(t); }
+  void after() {
+    s.after();  // ends with the scenario's teardown: everything given back
+    relacy_policy::end_execution();
+  }
+};
+
+struct outcome {
+  rl::test_result_e result = rl::test_result_success;
+  rl::iteration_t iterations = 0;
+  double ms = 0;
+};
+
+/// One named test of a binary: its default (quick) search and the deeper one.
+struct test_entry {
+  const char* name;
+  search quick;
+  search deep;
+  outcome (*run)(const search&);
+  /// A negative control: expected to fail, run only when named (by an expect-failure target).
+  bool control = false;
+};
+
+template <class Test>
+outcome run_relacy(const search& s) {
+  rl::test_params p;
+  p.search_type = s.sched;
+  p.context_bound = s.bound;
+  p.iteration_count = s.iterations != 0 ? s.iterations : 1000;
+  std::ostringstream progress;  // Relacy's periodic progress lines: not wanted
+  p.progress_stream = &progress;
+  p.progress_output_period = 1000000;
+  auto start = std::chrono::steady_clock::now();
+  rl::simulate<Test>(p);
+  outcome o;
+  o.result = p.test_result;
+  o.iterations = p.stop_iteration;
+  o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return o;
+}
+
+template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
+constexpr test_entry entry(const char* name, search quick, search deep) {
+  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, false};
+}
+template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
+constexpr test_entry control_entry(const char* name, search quick, search deep) {
+  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, true};
+}
+
+inline const char* scheduler_name(rl::scheduler_type_e s) {
+  switch (s) {
+    case rl::sched_full: return "full";
+    case rl::sched_bound: return "bound";
+    case rl::sched_random: return "random";
+    default: return "?";
+  }
+}
+
+inline bool is_safety_failure(rl::test_result_e r) {
+  return r == rl::test_result_user_assert_failed || r == rl::test_result_data_race ||
+         r == rl::test_result_access_to_freed_memory ||
+         r == rl::test_result_unitialized_access;
+}
+
+template <std::size_t K>
+int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
+  bool deep = RELACY_EXHAUSTIVE != 0;
+  bool expect_failure = false;
+  std::vector<std::string_view> only;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--deep") {
+      deep = true;
+    } else if (a == "--expect-failure") {
+      expect_failure = true;
+    } else {
+      only.push_back(a);
+    }
+  }
+  std::printf("ssmem verification: SSMEM_MUTANT=%d, %s search%s\n", SSMEM_MUTANT,
+              deep ? "deep" : "quick", expect_failure ? ", expecting a failure" : "");
+  int ran = 0, failed = 0;
+  double total_ms = 0;
+  for (const test_entry& t : tests) {
+    bool named = std::find(only.begin(), only.end(), t.name) != only.end();
+    if (only.empty() ? t.control : !named) continue;
+    const search& s = deep ? t.deep : t.quick;
+    std::fflush(stdout);
+    outcome o = t.run(s);
+    ++ran;
+    total_ms += o.ms;
+    std::printf("%-48s scheduler=%-6s bound=%u iterations=%llu time=%.0fms  %s",
+                t.name, scheduler_name(s.sched), s.bound,
+                static_cast<unsigned long long>(o.iterations), o.ms,
+                o.result == rl::test_result_success ? "OK" : "FAILED");
+    if (o.result != rl::test_result_success) {
+      std::printf(" (%s) at iteration %llu", rl::test_result_str(o.result),
+                  static_cast<unsigned long long>(o.iterations));
+      ++failed;
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+    if (expect_failure && o.result != rl::test_result_success) {
+      if (is_safety_failure(o.result)) {
+        std::printf("DETECTED (SSMEM_MUTANT=%d): %s\n", SSMEM_MUTANT, t.name);
+        return 0;
+      }
+      std::printf("mutant %d: %s failed, but not with a safety failure\n", SSMEM_MUTANT, t.name);
+    }
+  }
+  if (ran == 0) {
+    std::printf("no test matched\n");
+    return 2;
+  }
+  std::printf("%d tests, %d failed, %.1f s\n", ran, failed, total_ms / 1000);
+  if (expect_failure) {
+    std::printf("SURVIVED: mutant %d was not detected\n", SSMEM_MUTANT);
+    return 1;
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace ssmem::verification
+
+#endif

@@ -1,0 +1,67 @@
+"""Relacy test targets: a property's test binary, its deep twin and its mutants.
+
+relacy_test(name = "rl_safety", src = "safety_test.cc") emits
+  rl_safety            the quick searches (in `bazel test //...`; with --config=exhaustive the
+                       binary is built with RELACY_EXHAUSTIVE=1 and runs the deep searches);
+  rl_safety_exhaustive the deep searches (tagged manual: run it by name).
+mutant_test(name, src, mutant, tests) builds the same source with SSMEM_MUTANT=<mutant> (the
+define reaches the ssmem headers, which are compiled into this one translation unit) and runs
+the given tests with --expect-failure: it passes only if Relacy reports a safety failure.
+"""
+
+# Relacy explores millions of executions: optimise even in fastbuild.
+RELACY_COPTS = ["-O2"]
+
+def _defines():
+    return select({
+        "//verification:exhaustive": ["RELACY_EXHAUSTIVE=1"],
+        "//conditions:default": [],
+    })
+
+def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout = "eternal"):
+    native.cc_test(
+        name = name,
+        srcs = [src],
+        copts = RELACY_COPTS,
+        local_defines = _defines(),
+        size = size,
+        timeout = timeout,
+        deps = ["//verification:harness"],
+        tags = ["relacy"],
+    )
+    native.cc_test(
+        name = name + "_exhaustive",
+        srcs = [src],
+        copts = RELACY_COPTS,
+        args = ["--deep"],
+        size = "large",
+        timeout = deep_timeout,
+        deps = ["//verification:harness"],
+        tags = ["relacy", "manual"],
+    )
+
+def mutant_test(name, src, mutant, tests, size = "small", timeout = "moderate"):
+    native.cc_test(
+        name = name,
+        srcs = [src],
+        copts = RELACY_COPTS,
+        local_defines = ["SSMEM_MUTANT=%d" % mutant],
+        args = ["--expect-failure"] + tests,
+        size = size,
+        timeout = timeout,
+        deps = ["//verification:harness"],
+        tags = ["relacy", "mutant"],
+    )
+
+def expect_failure_test(name, src, tests, size = "small", timeout = "moderate"):
+    """A negative control of the checks themselves: passes only if the named tests fail."""
+    native.cc_test(
+        name = name,
+        srcs = [src],
+        copts = RELACY_COPTS,
+        args = ["--expect-failure"] + tests,
+        size = size,
+        timeout = timeout,
+        deps = ["//verification:harness"],
+        tags = ["relacy"],
+    )

@@ -1,0 +1,40 @@
+// Property 2, the release path (ssmem_release / allocator::release): memory given back to the
+// system is never accessed afterwards. Odd operations of the swap make their object with the
+// model's malloc (relacy_policy::system_new) and the operation that unlinks it releases it
+// (release only: every object). return_to_system writes the object (a read not ordered before
+// it is a data race), destroys and scribbles it (a later read through a stale pointer is an
+// "access to freed memory").
+#include "verification/harness.hpp"
+
+namespace v = ssmem::verification;
+using ssmem::ts_policy;
+
+namespace {
+
+// Writer: swap (allocator object in), swap (system object in), swap (system object out:
+// released), swap (stamps again: the release set can be given back). Reader: thread 0.
+constexpr v::scenario_config mixed_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 4, .reader_ops = 1, .reader = 0,
+    .release_odd_ops = true};
+constexpr v::scenario_config mixed_read_then_bump_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 4, .reader_ops = 1, .reader = 0,
+    .reader_bump_first = false, .release_odd_ops = true};
+// Release only: every object comes from the model's malloc and goes back through release().
+// The writer's third swap stamps the set that holds the second-released object.
+constexpr v::scenario_config release_only_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
+    .release_all = true};
+constexpr v::scenario_config mixed_sym{
+    .free_set_size = 1, .bump_on = ts_policy::both, .ops = 3, .release_odd_ops = true};
+
+const std::array tests{
+    v::entry<v::swap_slots, 2, release_only_2t>("release__release_only_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, mixed_2t>("release__mixed_free_release_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, mixed_read_then_bump_2t>("release__mixed_read_then_bump_2t", v::bounded(3), v::full()),
+    v::entry<v::swap_slots, 3, mixed_sym>("release__mixed_free_release_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::swap_slots, 4, mixed_sym>("release__mixed_free_release_4t", v::random(20000), v::random(1000000)),
+};
+
+}  // namespace
+
+int main(int argc, char** argv) { return v::run_main(argc, argv, tests); }

@@ -1,0 +1,47 @@
+// Property 1, safety: an object is never handed out again while a thread may still dereference
+// a reference it loaded before its last timestamp bump. Payloads are rl::var, so a reuse write
+// racing with a stale read is a data race; values are checked (check == ~value, keys popped
+// once). Scenarios: the shared-slot swap (a reader that bumps before or after reading, and a
+// writer that swaps and frees; symmetric swappers for 3 and 4 threads) and a Treiber stack.
+#include "verification/harness.hpp"
+
+namespace v = ssmem::verification;
+using ssmem::ts_policy;
+
+namespace {
+
+// 2 threads, exhaustive: thread 0 reads (record index 0), thread 1 swaps three times, so that
+// it frees, collects and reuses. on_free keeps the writer's schedule short.
+constexpr v::scenario_config bump_then_read{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
+    .reader_bump_first = true, .check_progress = false};
+constexpr v::scenario_config read_then_bump{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
+    .reader_bump_first = false, .check_progress = false};
+constexpr v::scenario_config set2{
+    .free_set_size = 2, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
+    .reader_bump_first = true, .check_progress = false};
+// Symmetric swappers (the original test) and the stack.
+constexpr v::scenario_config swap3{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
+                                   .check_progress = false};
+constexpr v::scenario_config stack{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
+                                   .check_progress = false};
+// 2 threads, exhaustive: thread 0 pops once, thread 1 pops twice and pushes (reusing a node).
+constexpr v::scenario_config stack_2t{.free_set_size = 1, .bump_on = ts_policy::on_free,
+                                      .ops = 3, .reader_ops = 1, .reader = 0,
+                                      .check_progress = false};
+
+const std::array tests{
+    v::entry<v::swap_slots, 2, bump_then_read>("safety__swap_slots_bump_then_read_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, read_then_bump>("safety__swap_slots_read_then_bump_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, set2>("safety__swap_slots_free_set_2_2t", v::full(), v::full()),
+    v::entry<v::treiber_stack, 2, stack_2t>("safety__treiber_stack_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 3, swap3>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::swap_slots, 4, swap3>("safety__swap_slots_4t", v::random(20000), v::random(1000000)),
+    v::entry<v::treiber_stack, 4, stack>("safety__treiber_stack_4t", v::random(20000), v::random(1000000)),
+};
+
+}  // namespace
+
+int main(int argc, char** argv) { return v::run_main(argc, argv, tests); }

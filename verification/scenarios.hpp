@@ -1,0 +1,378 @@
+// The concurrent scenarios of the verification suite, each written once as a template over the
+// atomics policy (Policy::atomic / Policy::var for shared data, Policy::check for assertions,
+// Policy::system_new for the model's malloc). verification/*_test.cc wrap them in Relacy test
+// suites; every check here can fail (docs/verification.md lists which mutant trips which).
+//
+//   world          a domain, one record and one allocator per thread, the payload lifetimes,
+//                  teardown, and the progress check run after every thread has finished.
+//   swap_slots     the original ssmem test: read the slot's object, copy its value into a new
+//                  object, exchange it in, free (or release) the old one.
+//   treiber_stack  pops free the popped node; every key pushed is popped or left exactly once.
+//
+// Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
+// their `check` field (always ~value) shows a read of an object rewritten under the reader.
+#ifndef SSMEM_VERIFICATION_SCENARIOS_HPP
+#define SSMEM_VERIFICATION_SCENARIOS_HPP
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "ssmem/allocator.hpp"
+#include "ssmem/domain.hpp"
+#include "ssmem/options.hpp"
+
+namespace ssmem::verification {
+
+/// Knobs of a scenario (kept tiny: the state space grows fast).
+struct scenario_config {
+  std::size_t free_set_size = 1;
+  ts_policy bump_on = ts_policy::both;
+  unsigned ops = 2;              ///< operations per thread
+  unsigned reader_ops = 0;       ///< thread `reader` only reads (swap) or pops (stack), this often
+  int reader = -1;               ///< a reading thread (-1: every thread swaps / pops and pushes)
+  bool reader_bump_first = true; ///< swap reader: bump, load, read (else load, read, bump)
+  bool release_odd_ops = false;  ///< swap_slots: odd operations use system objects + release()
+  bool release_all = false;      ///< swap_slots: every object is a system object (release only)
+  bool check_progress = true;    ///< after(): freed objects are collected and reused
+  // Membership roles (thread indices; -1: none).
+  int late_joiner = -1;    ///< registers inside its thread (the others before the run)
+  int leaver = -1;         ///< unregisters at the end of its thread
+  int offline_first = -1;  ///< goes offline and back online before its operations
+  int rejoiner = -1;       ///< unregisters after its operations, registers again, one more op
+  int idle = -1;           ///< check_progress does not bump it: online, never moving on
+};
+
+/// Shared setup of every scenario: N threads, each with a record and an allocator.
+template <class Policy, std::size_t N, class Object>
+class world {
+ public:
+  using record = thread_record<Policy>;
+  using allocator = basic_allocator<Policy>;
+
+  explicit world(const scenario_config& c) : cfg_(c) { domain_.emplace(); }
+
+  const scenario_config& cfg() const { return cfg_; }
+  basic_domain<Policy>& domain() { return *domain_; }
+  record& rec(std::size_t t) { return *rec_[t]; }
+
+  /// Registers thread t and gives it an allocator (once; a rejoin adopts a free record).
+  void join(std::size_t t) {
+    rec_[t] = domain_->register_thread();
+    Policy::check(rec_[t] != nullptr, "register_thread failed");
+    registered_[t] = true;
+    if (alloc_[t]) {
+      // A rejoin: the allocator keeps its record, so the thread must have adopted it again.
+      Policy::check(&alloc_[t]->owner() == rec_[t], "scenario: a rejoin adopted another record");
+    } else {
+      options o;
+      o.free_set_size = cfg_.free_set_size;
+      o.release_set_size = 1;
+      o.chunk_size = 4096;
+      o.bump_on = cfg_.bump_on;
+      alloc_[t].emplace(*domain_, *rec_[t], sizeof(Object), o);
+    }
+  }
+  void leave(std::size_t t) {
+    domain_->unregister_thread(rec_[t]);
+    registered_[t] = false;  // its record may now be adopted by another thread
+  }
+
+  /// An object from thread t's allocator; its payload's lifetime starts on first hand-out and
+  /// lasts until teardown (a reuse is a plain write, which Relacy checks against stale reads).
+  Object* make(std::size_t t) {
+    void* p = alloc_[t]->allocate();
+    Policy::check(p != nullptr, "allocate failed");
+    for (std::size_t i = 0; i < made_count_; ++i) {
+      if (made_[i] == p) return static_cast<Object*>(p);
+    }
+    Policy::check(made_count_ < made_.size(), "scenario made too many objects");
+    made_[made_count_++] = p;
+    return std::construct_at(static_cast<Object*>(p));
+  }
+  /// The model's malloc (for release()).
+  Object* make_system() { return Policy::template system_new<Object>(); }
+  void free_object(std::size_t t, Object* o) { alloc_[t]->deallocate(o); }
+  void release_object(std::size_t t, Object* o) { alloc_[t]->release(o); }
+  /// The explicit timestamp step (ssmem_ts_next / safe_to_reclaim) under ts_policy::none.
+  void explicit_step(std::size_t t) {
+    if (cfg_.bump_on == ts_policy::none) rec_[t]->bump();
+  }
+
+  /// Progress (property 3), run after every thread finished: when every registered thread
+  /// keeps bumping, two more stamps by an owner collect everything it freed during the run,
+  /// and its next allocation reuses a collected object. Threads that left are not bumped:
+  /// they must not block collection.
+  void check_progress() {
+    for (std::size_t t = 0; t < N; ++t) {
+      if (!alloc_[t] || !registered_[t] || !rec_[t]->is_online()) continue;
+      std::uint64_t freed_run = alloc_[t]->stats().freed;
+      if (freed_run == 0) continue;
+      for (int round = 0; round < 2; ++round) {
+        bump_online();
+        std::uint64_t stamps = alloc_[t]->stats().stamps;
+        while (alloc_[t]->stats().stamps == stamps) {
+          Object* o = make(t);
+          o->init(0);
+          free_object(t, o);
+        }
+      }
+      allocator_stats s = alloc_[t]->stats();
+      Policy::check(s.collected >= freed_run,
+                    "progress: objects freed during the run are still pending after two stamps "
+                    "with every online thread bumping");
+      Policy::check(s.pending_sets <= 1, "progress: more than the newest set is pending");
+      make(t);
+      Policy::check(alloc_[t]->stats().reused == s.reused + 1,
+                    "progress: an allocation did not reuse a collected object");
+    }
+  }
+
+  /// Ends every payload lifetime, unregisters, destroys the allocators and the domain. Every
+  /// block must then be back (the policy reports leaks, Relacy those of vars and atomics).
+  void teardown() {
+    for (std::size_t i = 0; i < made_count_; ++i) std::destroy_at(static_cast<Object*>(made_[i]));
+    made_count_ = 0;
+    for (std::size_t t = 0; t < N; ++t) {
+      if (registered_[t]) leave(t);
+    }
+    for (auto& a : alloc_) a.reset();
+    domain_.reset();
+  }
+
+ private:
+  void bump_online() {
+    for (std::size_t t = 0; t < N; ++t) {
+      if (static_cast<int>(t) == cfg_.idle) continue;
+      if (registered_[t] && rec_[t]->is_online()) rec_[t]->bump();
+    }
+  }
+
+  scenario_config cfg_;
+  std::optional<basic_domain<Policy>> domain_;  // reset last in teardown()
+  std::array<record*, N> rec_{};
+  std::array<bool, N> registered_{};
+  std::array<std::optional<allocator>, N> alloc_{};
+  std::array<void*, 64> made_{};
+  std::size_t made_count_ = 0;
+};
+
+/// The slot object: value, its complement and where it came from.
+template <class Policy>
+struct slot_object {
+  static constexpr std::uint32_t from_allocator = 1;
+  static constexpr std::uint32_t from_system = 2;
+  typename Policy::template var<std::uint64_t> value;
+  typename Policy::template var<std::uint64_t> check;
+  typename Policy::template var<std::uint32_t> origin;
+  void init(std::uint64_t v, std::uint32_t from = from_allocator) {
+    value.store(v);
+    check.store(~v);
+    origin.store(from);
+  }
+  /// What giving the memory back to the system does to it (see relacy_policy::system_new).
+  void retire() {
+    value.store(0xdead);
+    check.store(0xdead);
+  }
+};
+
+/// The original ssmem test: one shared slot; each operation reads the slot's object, copies
+/// its value + 1 into a new object, exchanges that in and frees (or releases) the old one.
+template <class Policy, std::size_t N>
+class swap_slots {
+ public:
+  using object = slot_object<Policy>;
+  explicit swap_slots(const scenario_config& c) : w_(c) {}
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) {
+      if (static_cast<int>(t) != w_.cfg().late_joiner) w_.join(t);
+    }
+    object* o = w_.cfg().release_all ? w_.make_system() : w_.make(0);
+    o->init(0, w_.cfg().release_all ? object::from_system : object::from_allocator);
+    slot_.store(o, std::memory_order::relaxed);  // relaxed: before() happens before every thread
+  }
+
+  void thread(std::size_t t) {
+    const scenario_config& c = w_.cfg();
+    const int ti = static_cast<int>(t);
+    if (ti == c.late_joiner) w_.join(t);
+    if (ti == c.offline_first) {
+      w_.rec(t).go_offline();
+      w_.rec(t).go_online();
+    }
+    if (ti == c.reader) {
+      for (unsigned i = 0; i < c.reader_ops; ++i) read_once(t);
+    } else {
+      for (unsigned i = 0; i < c.ops; ++i) swap_once(t, i);
+    }
+    if (ti == c.rejoiner) {
+      w_.leave(t);
+      w_.join(t);
+      swap_once(t, c.ops);
+    }
+    if (ti == c.leaver || ti == c.late_joiner) w_.leave(t);
+  }
+
+  void after() {
+    if (w_.cfg().check_progress) w_.check_progress();
+    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
+    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
+    if (last->origin.load() == object::from_system) Policy::return_to_system(last);
+    w_.teardown();
+  }
+
+ private:
+  // A reader: loads and reads the slot's object; its bump (ssmem_ts_next: it holds nothing
+  // loaded before) comes first or last. Bump first: the reads of its last operation are not
+  // followed by a bump, so nothing it may still hold may be reused.
+  void read_once(std::size_t t) {
+    if (w_.cfg().reader_bump_first) w_.rec(t).bump();
+    object* p = slot_.load(std::memory_order::acquire);  // acquire: as in swap_once
+    std::uint64_t v = p->value.load();
+    std::uint64_t c = p->check.load();
+    Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
+    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    if (!w_.cfg().reader_bump_first) w_.rec(t).bump();
+  }
+
+  void swap_once(std::size_t t, unsigned i) {
+    // acquire: pairs with the acq_rel exchange that published the object (its init).
+    object* p = slot_.load(std::memory_order::acquire);
+    std::uint64_t v = p->value.load();
+    std::uint64_t c = p->check.load();
+    Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
+    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    const bool system = w_.cfg().release_all || (w_.cfg().release_odd_ops && i % 2 == 1);
+    object* n = system ? w_.make_system() : w_.make(t);
+    n->init(v + 1, system ? object::from_system : object::from_allocator);
+    // acq_rel: release publishes n's init; acquire makes the old object's init ours to free.
+    object* old = slot_.exchange(n, std::memory_order::acq_rel);
+    if (old->origin.load() == object::from_system) {
+      w_.release_object(t, old);
+    } else {
+      Policy::check(old->origin.load() == object::from_allocator, "safety: origin corrupt");
+      w_.free_object(t, old);
+    }
+    w_.explicit_step(t);
+  }
+
+  static constexpr std::uint64_t max_value = 64;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
+/// A Treiber stack node.
+template <class Policy>
+struct stack_node {
+  typename Policy::template var<std::uint64_t> key;
+  typename Policy::template var<stack_node*> next;
+  void init(std::uint64_t k) {
+    key.store(k);
+    next.store(nullptr);
+  }
+};
+
+/// A Treiber stack whose pops free the popped node. Thread t: pop, pop, push key 10(t+1)
+/// (ops = 3; fewer ops stop earlier); a `reader` thread only pops, reader_ops times. Keys are unique; at the end every pushed key was popped
+/// exactly once or is still on the stack: a node reused under a concurrent pop (ABA) breaks it.
+template <class Policy, std::size_t N>
+class treiber_stack {
+ public:
+  using node = stack_node<Policy>;
+  explicit treiber_stack(const scenario_config& c) : w_(c) {}
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    node* below = nullptr;
+    for (std::uint64_t k = 1; k <= initial; ++k) {
+      node* n = w_.make(0);
+      n->init(k);
+      n->next.store(below);
+      below = n;
+    }
+    top_.store(below, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void thread(std::size_t t) {
+    if (static_cast<int>(t) == w_.cfg().reader) {
+      for (unsigned i = 0; i < w_.cfg().reader_ops; ++i) pop(t);
+      return;
+    }
+    const unsigned ops = w_.cfg().ops;
+    if (ops > 0) pop(t);
+    if (ops > 1) pop(t);
+    if (ops > 2) push(t, key_of(t));
+  }
+
+  void after() {
+    if (w_.cfg().check_progress) w_.check_progress();
+    // Every key seen once: popped (recorded per thread) or still on the stack.
+    std::array<int, 64> seen{};
+    for (std::size_t t = 0; t < N; ++t) {
+      for (std::size_t i = 0; i < popped_count_[t]; ++i) ++seen[popped_[t][i]];
+    }
+    for (node* n = top_.load(std::memory_order::relaxed); n != nullptr; n = n->next.load()) {
+      ++seen[n->key.load()];
+    }
+    for (std::uint64_t k = 1; k <= initial; ++k) {
+      Policy::check(seen[k] == 1, "safety: an initial key was lost or popped twice");
+    }
+    for (std::size_t t = 0; t < N; ++t) {
+      if (pushed(t)) Policy::check(seen[key_of(t)] == 1, "safety: a pushed key was lost or popped twice");
+    }
+    w_.teardown();
+  }
+
+ private:
+  void pop(std::size_t t) {
+    for (;;) {
+      // acquire: pairs with the release of the push that published the node.
+      node* top = top_.load(std::memory_order::acquire);
+      if (top == nullptr) return;
+      node* next = top->next.load();  // may race with a reuse if reclamation is broken
+      // acq_rel on success: we own top (and read its key below); acquire on failure: retry.
+      if (top_.compare_exchange_strong(top, next, std::memory_order::acq_rel,
+                                       std::memory_order::acquire)) {
+        std::uint64_t k = top->key.load();
+        Policy::check(k >= 1 && k < 64, "safety: popped a node with a foreign key");
+        popped_[t][popped_count_[t]++] = static_cast<unsigned>(k);
+        w_.free_object(t, top);
+        w_.explicit_step(t);
+        return;
+      }
+    }
+  }
+  void push(std::size_t t, std::uint64_t key) {
+    node* n = w_.make(t);
+    n->init(key);
+    node* top = top_.load(std::memory_order::relaxed);  // relaxed: the CAS below decides
+    for (;;) {
+      n->next.store(top);
+      // release: publishes n's fields; relaxed on failure: we only retry.
+      if (top_.compare_exchange_strong(top, n, std::memory_order::release,
+                                       std::memory_order::relaxed)) {
+        break;
+      }
+    }
+    w_.explicit_step(t);
+  }
+
+  static std::uint64_t key_of(std::size_t t) { return 10 * (t + 1); }
+  bool pushed(std::size_t t) const {
+    return static_cast<int>(t) != w_.cfg().reader && w_.cfg().ops > 2;
+  }
+
+  static constexpr std::uint64_t initial = 2;
+  world<Policy, N, node> w_;
+  typename Policy::template atomic<node*> top_{nullptr};
+  std::array<std::array<unsigned, 8>, N> popped_{};
+  std::array<std::size_t, N> popped_count_{};
+};
+
+}  // namespace ssmem::verification
+
+#endif

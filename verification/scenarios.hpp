@@ -8,6 +8,8 @@
 //   swap_slots     the original ssmem test: read the slot's object, copy its value into a new
 //                  object, exchange it in, free (or release) the old one.
 //   treiber_stack  pops free the popped node; every key pushed is popped or left exactly once.
+//   membership_race  one read around a membership change (register, leave, offline/online)
+//                  against one unlink, two stamps and the reuse (2 threads, exhaustive search).
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.
@@ -258,6 +260,85 @@ class swap_slots {
       w_.free_object(t, old);
     }
     w_.explicit_step(t);
+  }
+
+  static constexpr std::uint64_t max_value = 64;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
+/// The smallest race of a membership change against a collection (membership_test.cc), for
+/// two threads and an exhaustive search. The slot holds A. The reader (thread `reader`) takes
+/// its membership roles around one load and read of the slot's object: it registers first
+/// (late_joiner), goes offline and online first (offline_first), unregisters last (leaver);
+/// it never bumps, so its membership transitions are its only version changes. The writer
+/// (the other thread) unlinks A and frees it (a free set of 1: stamped S0 at once), bumps,
+/// frees a private object (stamped S1, which collects S0 if the reader has moved on, left or
+/// was offline or unregistered in S0), then allocates and writes one object: A again if S0
+/// was collected, a write that Relacy checks against the reader's read of A. Every step of
+/// swap_slots that cannot reach that reuse is left out: with free sets of 1 and
+/// ts_policy::none the writer has one exchange, two snapshots and one bump.
+template <class Policy, std::size_t N>
+class membership_race {
+  static_assert(N == 2, "membership_race: one reader, one writer");
+
+ public:
+  using object = slot_object<Policy>;
+  explicit membership_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.reader == 0 || c.reader == 1, "membership_race: reader must be 0 or 1");
+    Policy::check(c.bump_on == ts_policy::none, "membership_race: the writer bumps explicitly");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) {
+      if (static_cast<int>(t) != w_.cfg().late_joiner) w_.join(t);
+    }
+    object* a = w_.make(writer());
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void thread(std::size_t t) {
+    const scenario_config& c = w_.cfg();
+    const int ti = static_cast<int>(t);
+    if (t != static_cast<std::size_t>(c.reader)) {
+      write(t);
+      return;
+    }
+    if (ti == c.late_joiner) w_.join(t);
+    if (ti == c.offline_first) {
+      w_.rec(t).go_offline();
+      w_.rec(t).go_online();
+    }
+    object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+    std::uint64_t v = p->value.load();
+    std::uint64_t k = p->check.load();
+    Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
+    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    if (ti == c.leaver) w_.leave(t);
+  }
+
+  void after() {
+    if (w_.cfg().check_progress) w_.check_progress();
+    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
+    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
+    w_.teardown();
+  }
+
+ private:
+  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
+
+  void write(std::size_t t) {
+    object* b = w_.make(t);
+    b->init(1);
+    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
+    object* a = slot_.exchange(b, std::memory_order::acq_rel);
+    w_.free_object(t, a);  // the set is full: stamped S0
+    w_.rec(t).bump();      // the writer's own entry of S1 will be newer
+    object* q = w_.make(t);
+    q->init(2);
+    w_.free_object(t, q);  // stamped S1; collects S0 if S1 is newer in every online entry
+    w_.make(t)->init(max_value);  // reuses A if S0 was collected
   }
 
   static constexpr std::uint64_t max_value = 64;

@@ -34,7 +34,7 @@ constexpr v::scenario_config churn{
 // The same three properties in the smallest race (scenarios.hpp, membership_race): one load
 // and read by the reader around its membership change, against one unlink, two stamps and the
 // reuse by the writer. Small enough for an exhaustive search: in the quick run for leaving and
-// going offline (under a second), in the deep run for late registration (about 14 s; 3.5 min
+// going offline (under a second), in the deep run for late registration (about 14 s; 3.6 min
 // when the late registrant also leaves), which the quick run searches context-bounded.
 constexpr v::scenario_config late_registrant_race{
     .free_set_size = 1, .bump_on = ts_policy::none, .reader = 1, .late_joiner = 1};

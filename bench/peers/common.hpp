@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 
 #include "bench/harness.hpp"
 
@@ -56,6 +57,39 @@ inline void note_reclaimed() {
     foreign_reclaimed.fetch_add(1, std::memory_order_relaxed);
   }
 }
+
+/// A general-purpose allocator as a W1 allocator A: `Lib` (which derives from this) provides
+/// static `void* alloc(size)` and `void release(void*, size)` around its library's calls, and
+/// `hold_one`: keep one object of the size allocated for the whole run (see mimalloc.hpp).
+template <class Lib>
+struct malloc_peer {
+  static constexpr bool tracks_pending = false;
+  struct global {
+    explicit global(const run_params&) {}
+  };
+  class thread {
+   public:
+    thread(global&, unsigned, std::size_t size) : size_(size) {
+      if constexpr (Lib::hold_one) held_ = allocate();
+    }
+    ~thread() {
+      if constexpr (Lib::hold_one) deallocate(held_);
+    }
+    thread(const thread&) = delete;
+    thread& operator=(const thread&) = delete;
+    [[gnu::always_inline]] void* allocate() {
+      void* p = Lib::alloc(size_);
+      if (p == nullptr) std::abort();
+      return p;
+    }
+    [[gnu::always_inline]] void deallocate(void* p) { Lib::release(p, size_); }
+    long long pending() const { return -1; }
+
+   private:
+    std::size_t size_;
+    void* held_ = nullptr;
+  };
+};
 
 /// The plain acquire load that epoch-based schemes use for protect().
 template <class T>

@@ -10,25 +10,10 @@
 
 namespace bench::peers {
 
-struct glibc_allocator {
-  static constexpr bool tracks_pending = false;
-  struct global {
-    explicit global(const run_params&) {}
-  };
-  class thread {
-   public:
-    thread(global&, unsigned, std::size_t size) : size_(size) {}
-    [[gnu::always_inline]] void* allocate() {
-      void* p = std::malloc(size_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
-    [[gnu::always_inline]] void deallocate(void* p) { std::free(p); }
-    long long pending() const { return -1; }
-
-   private:
-    std::size_t size_;
-  };
+struct glibc_allocator : malloc_peer<glibc_allocator> {
+  static constexpr bool hold_one = false;
+  [[gnu::always_inline]] static void* alloc(std::size_t n) { return std::malloc(n); }
+  [[gnu::always_inline]] static void release(void* p, std::size_t) { std::free(p); }
 };
 
 }  // namespace bench::peers

@@ -14,8 +14,8 @@
 
 namespace bench::peers {
 
-struct jemalloc_allocator {
-  static constexpr bool tracks_pending = false;
+struct jemalloc_allocator : malloc_peer<jemalloc_allocator> {
+  static constexpr bool hold_one = false;
   using mallocx_fn = void* (*)(std::size_t, int);
   using sdallocx_fn = void (*)(void*, std::size_t, int);
   using malloc_fn = void* (*)(std::size_t);
@@ -46,29 +46,16 @@ struct jemalloc_allocator {
     return true;
   }
 
-  struct global {
-    explicit global(const run_params&) {}
-  };
-  class thread {
-   public:
-    thread(global&, unsigned, std::size_t size) : size_(size) {}
-    [[gnu::always_inline]] void* allocate() {
-      void* p = je_malloc != nullptr ? je_malloc(size_) : je_mallocx(size_, 0);
-      if (p == nullptr) std::abort();
-      return p;
+  [[gnu::always_inline]] static void* alloc(std::size_t n) {
+    return je_malloc != nullptr ? je_malloc(n) : je_mallocx(n, 0);
+  }
+  [[gnu::always_inline]] static void release(void* p, std::size_t n) {
+    if (je_free != nullptr) {
+      je_free(p);
+    } else {
+      je_sdallocx(p, n, 0);
     }
-    [[gnu::always_inline]] void deallocate(void* p) {
-      if (je_free != nullptr) {
-        je_free(p);
-      } else {
-        je_sdallocx(p, size_, 0);
-      }
-    }
-    long long pending() const { return -1; }
-
-   private:
-    std::size_t size_;
-  };
+  }
 };
 
 }  // namespace bench::peers

@@ -15,8 +15,8 @@
 namespace bench::peers {
 
 template <bool Hold>
-struct mimalloc_allocator {
-  static constexpr bool tracks_pending = false;
+struct mimalloc_allocator : malloc_peer<mimalloc_allocator<Hold>> {
+  static constexpr bool hold_one = Hold;
   using malloc_fn = void* (*)(std::size_t);
   using free_size_fn = void (*)(void*, std::size_t);
   static inline malloc_fn mi_malloc = nullptr;
@@ -32,29 +32,8 @@ struct mimalloc_allocator {
     return true;
   }
 
-  struct global {
-    explicit global(const run_params&) {}
-  };
-  class thread {
-   public:
-    thread(global&, unsigned, std::size_t size) : size_(size) {
-      if constexpr (Hold) held_ = allocate();
-    }
-    ~thread() {
-      if constexpr (Hold) deallocate(held_);
-    }
-    [[gnu::always_inline]] void* allocate() {
-      void* p = mi_malloc(size_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
-    [[gnu::always_inline]] void deallocate(void* p) { mi_free_size(p, size_); }
-    long long pending() const { return -1; }
-
-   private:
-    std::size_t size_;
-    void* held_ = nullptr;
-  };
+  [[gnu::always_inline]] static void* alloc(std::size_t n) { return mi_malloc(n); }
+  [[gnu::always_inline]] static void release(void* p, std::size_t n) { mi_free_size(p, n); }
 };
 
 }  // namespace bench::peers

@@ -11,8 +11,8 @@
 
 namespace bench::peers {
 
-struct tcmalloc_allocator {
-  static constexpr bool tracks_pending = false;
+struct tcmalloc_allocator : malloc_peer<tcmalloc_allocator> {
+  static constexpr bool hold_one = false;
   using malloc_fn = void* (*)(std::size_t);
   using free_sized_fn = void (*)(void*, std::size_t);
   static inline malloc_fn tc_malloc = nullptr;
@@ -28,23 +28,8 @@ struct tcmalloc_allocator {
     return true;
   }
 
-  struct global {
-    explicit global(const run_params&) {}
-  };
-  class thread {
-   public:
-    thread(global&, unsigned, std::size_t size) : size_(size) {}
-    [[gnu::always_inline]] void* allocate() {
-      void* p = tc_malloc(size_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
-    [[gnu::always_inline]] void deallocate(void* p) { tc_free_sized(p, size_); }
-    long long pending() const { return -1; }
-
-   private:
-    std::size_t size_;
-  };
+  [[gnu::always_inline]] static void* alloc(std::size_t n) { return tc_malloc(n); }
+  [[gnu::always_inline]] static void release(void* p, std::size_t n) { tc_free_sized(p, n); }
 };
 
 }  // namespace bench::peers

@@ -10,6 +10,13 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 by_workload = OrderedDict()
 for r in rows:
     by_workload.setdefault(r["workload"], []).append(r)
+
+
+def row_of(rs, peer, threads):
+    """The CSV row of `peer` at `threads` threads, or None."""
+    return next((r for r in rs if r["peer"] == peer and int(r["threads"]) == threads), None)
+
+
 for w, rs in by_workload.items():
     threads = sorted({int(r["threads"]) for r in rs})
     peers = list(OrderedDict.fromkeys(r["peer"] for r in rs))
@@ -19,11 +26,10 @@ for w, rs in by_workload.items():
     for p in peers:
         cells = []
         for t in threads:
-            m = [r for r in rs if r["peer"] == p and int(r["threads"]) == t]
-            if not m:
+            r = row_of(rs, p, t)
+            if r is None:
                 cells.append("")
                 continue
-            r = m[0]
             c = f"{float(r['mops_median']):.1f} [{float(r['mops_min']):.0f}–{float(r['mops_max']):.0f}]"
             if r["ssmem_ratio_median"]:
                 c += f" ({float(r['ssmem_ratio_median']):.2f}×)"
@@ -36,11 +42,10 @@ for w, rs in by_workload.items():
     for p in peers:
         cells = []
         for t in threads:
-            m = [r for r in rs if r["peer"] == p and int(r["threads"]) == t]
-            if not m:
+            r = row_of(rs, p, t)
+            if r is None:
                 cells.append("")
                 continue
-            r = m[0]
             pend = "n/a" if int(r["pending_hwm"]) < 0 else r["pending_hwm"]
             g = int(r["rss_growth_kb"])
             cells.append(f"{pend} / {'n/a' if g < 0 else f'{g / 1024:.1f}'}")

@@ -46,11 +46,7 @@ struct cds_hp_scheme {
       cds::threading::Manager::detachThread();
       current_counts = nullptr;
     }
-    [[gnu::always_inline]] void* alloc() {
-      void* p = std::malloc(bytes_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
+    [[gnu::always_inline]] void* alloc() { return malloc_or_abort(bytes_); }
     void begin() {}
     void end() {}
     template <class T, class F>

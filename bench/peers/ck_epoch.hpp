@@ -48,11 +48,7 @@ struct ck_epoch_scheme {
       ck_epoch_unregister(rec_);
       current_counts = nullptr;
     }
-    [[gnu::always_inline]] void* alloc() {
-      void* p = std::malloc(bytes_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
+    [[gnu::always_inline]] void* alloc() { return malloc_or_abort(bytes_); }
     [[gnu::always_inline]] void begin() { ck_epoch_begin(rec_, nullptr); }
     [[gnu::always_inline]] void end() {
       ck_epoch_end(rec_, nullptr);

@@ -58,6 +58,13 @@ inline void note_reclaimed() {
   }
 }
 
+/// `std::malloc(bytes)`; a failure ends the benchmark (no peer can go on without memory).
+[[gnu::always_inline]] inline void* malloc_or_abort(std::size_t bytes) {
+  void* p = std::malloc(bytes);
+  if (p == nullptr) std::abort();
+  return p;
+}
+
 /// A general-purpose allocator as a W1 allocator A: `Lib` (which derives from this) provides
 /// static `void* alloc(size)` and `void release(void*, size)` around its library's calls, and
 /// `hold_one`: keep one object of the size allocated for the whole run (see mimalloc.hpp).

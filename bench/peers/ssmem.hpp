@@ -58,11 +58,7 @@ struct ssmem_scheme {
     thread(global& g, unsigned, std::size_t bytes, use u)
         : scope_(g.dom), a_(scope_, bytes, opts(u)), use_(u), bytes_(bytes) {}
     [[gnu::always_inline]] void* alloc() {
-      if (use_ == use::release) {
-        void* p = std::malloc(bytes_);
-        if (p == nullptr) std::abort();
-        return p;
-      }
+      if (use_ == use::release) return malloc_or_abort(bytes_);
       return a_.allocate();
     }
     void begin() {}

@@ -35,11 +35,7 @@ struct urcu_memb_scheme {
       urcu_memb_unregister_thread();
       current_counts = nullptr;
     }
-    [[gnu::always_inline]] void* alloc() {
-      void* p = std::malloc(bytes_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
+    [[gnu::always_inline]] void* alloc() { return malloc_or_abort(bytes_); }
     [[gnu::always_inline]] void begin() { urcu_memb_read_lock(); }
     [[gnu::always_inline]] void end() {
       urcu_memb_read_unlock();

@@ -32,11 +32,7 @@ struct urcu_qsbr_scheme {
       urcu_qsbr_unregister_thread();
       current_counts = nullptr;
     }
-    [[gnu::always_inline]] void* alloc() {
-      void* p = std::malloc(bytes_);
-      if (p == nullptr) std::abort();
-      return p;
-    }
+    [[gnu::always_inline]] void* alloc() { return malloc_or_abort(bytes_); }
     void begin() {}
     [[gnu::always_inline]] void end() {
       if (++ops_ % quiescent_every == 0) {

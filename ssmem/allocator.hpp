@@ -1,10 +1,11 @@
 /// \file
 /// The allocator: serves one object size to its owner thread. Objects come from the collected
 /// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
-/// free sets; a full set is stamped with a vector clock (domain snapshot) and queued; stamped
-/// sets whose clock a newer stamp dominates (I3) are collected, with every older one (I4).
-/// Released objects (ssmem_release) wait in small release sets the same way, then go back to
-/// the system. All lists are owner-only; the only shared state is the domain's records.
+/// free sets; full sets wait unstamped until they hold options::stamp_batch objects, then one
+/// heavy fence and one snapshot stamp them all and they are queued; stamped sets whose clock a
+/// newer clock dominates (I3) are collected, with every older one (I4). Released objects
+/// (ssmem_release) wait in small release sets the same way, then go back to the system. All
+/// lists are owner-only; the only shared state is the domain's records.
 #ifndef SSMEM_ALLOCATOR_HPP
 #define SSMEM_ALLOCATOR_HPP
 
@@ -61,6 +62,7 @@ class basic_allocator {
     drain_release_queue_all();
     destroy_sets(filling_);
     destroy_sets(rel_filling_);
+    while (!unstamped_.empty()) set::destroy(unstamped_.pop_front());
     while (!pending_.empty()) set::destroy(pending_.pop_front());
     while (!collected_.empty()) set::destroy(collected_.pop());
     while (!available_.empty()) set::destroy(available_.pop());
@@ -138,7 +140,7 @@ class basic_allocator {
     s->push(obj);
     if (s->full()) {
       filling_ = nullptr;
-      seal(s, "ssmem_free");
+      seal(s, unstamped_, "ssmem_free");
     }
     if (bump_on_free_) self_.bump(loc);
   }
@@ -156,9 +158,7 @@ class basic_allocator {
     if (rel_filling_->full()) {
       set* s = rel_filling_;
       rel_filling_ = nullptr;
-      stamp(s, "ssmem_release");
-      rel_pending_.push_back(s);
-      collect(s->clock(), s);
+      seal(s, rel_unstamped_, "ssmem_release");
     }
     // A release is a free step: the same timestamp policy applies.
     if (bump_on_free_) self_.bump(loc);
@@ -168,14 +168,16 @@ class basic_allocator {
   allocator_stats stats() const noexcept {
     allocator_stats s = stats_;
     if (const set* oldest = pending_.front(); oldest != nullptr) {
-      s.oldest_pending_age = stats_.stamps - oldest->stamp_seq();
+      s.oldest_pending_age = stats_.stamps + stats_.deferred - oldest->stamp_seq();
       s.blocking_slot = domain_.first_blocker(oldest->clock());
     }
     s.object_size = object_size_;
-    s.pending = pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
+    s.pending = unstamped_.objects() + pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
     s.pending_sets = pending_.size();
     s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
-    s.release_pending = rel_pending_.objects() + (rel_filling_ != nullptr ? rel_filling_->count() : 0);
+    s.release_pending = rel_unstamped_.objects() + rel_pending_.objects() +
+                        (rel_filling_ != nullptr ? rel_filling_->count() : 0);
+    s.unstamped = unstamped_.objects() + rel_unstamped_.objects();
     return s;
   }
 
@@ -183,6 +185,8 @@ class basic_allocator {
   // collected sets and the recycled ones.
   /// The set being filled, or nullptr.
   const set* filling_set() const noexcept { return filling_; }
+  /// The oldest full set waiting for a stamp (list continues through next()).
+  const set* unstamped_front() const noexcept { return unstamped_.front(); }
   /// The oldest stamped set waiting (list continues through next()).
   const set* pending_front() const noexcept { return pending_.front(); }
   /// The top collected set (list continues through next()).
@@ -244,37 +248,81 @@ class basic_allocator {
     return s;
   }
 
+  // A full set (free or release) waits unstamped in `queue` until the full sets hold
+  // options::stamp_batch free sets' worth of objects together; then stamp_or_defer() runs. A set stamped later
+  // than the moment it filled is no less safe: its clock is read after a heavy fence that
+  // follows every unlink of its objects, which is all I1 needs (docs/design.md §4).
   // The cold paths take no caller location: a checker's report names the snapshot's line
   // here. Passing the caller's location down would make deallocate() build it on every call
   // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
-  void stamp(set* s, const char* api) noexcept {
-    if (!domain_.snapshot(s->clock(), source_location::current())) {
+  [[gnu::noinline]] void seal(set* s, set_queue<Policy>& queue, const char* api) noexcept {
+    queue.push_back(s);
+    if (unstamped_.objects() + rel_unstamped_.objects() >= opts_.stamp_batch * opts_.free_set_size) {
+      stamp_or_defer(api);
+    }
+  }
+
+  // At most one generation of stamped sets waits at a time. First a probe (versions read
+  // with no fence) collects every stamped set it dominates; if one is still held back, a
+  // stamp now would collect nothing later that the next one will not, so the heavy fence is
+  // put off (a descheduled or idle thread costs no fences, only memory). Otherwise one heavy
+  // fence and one snapshot stamp every waiting full set, free and release alike.
+  void stamp_or_defer(const char* api) noexcept {
+    [[maybe_unused]] bool probed = false;
+    if (!pending_.empty() || !rel_pending_.empty()) {
+      probed = true;
+      if (!domain_.read_versions(clock_, source_location::current())) {
+        detail::fatal(api, "out of memory for a vector clock");
+      }
+      ++stats_.probes;
+      collect(clock_);
+      if (!pending_.empty() || !rel_pending_.empty()) {
+        ++stats_.deferred;
+        return;
+      }
+    }
+    if constexpr (detail::mutant == detail::mutant_kind::stamp_with_probe) {
+      // Mutant 10: the fresh probe's clock kept as the stamp, saving the heavy fence.
+      if (!probed && !domain_.snapshot(clock_, source_location::current())) {
+        detail::fatal(api, "out of memory for a vector clock");
+      }
+    } else if (!domain_.snapshot(clock_, source_location::current())) {
       detail::fatal(api, "out of memory for a vector clock");
     }
-    s->set_stamp_seq(++stats_.stamps);
-  }
-
-  // A full free set: stamp it (I4: stamped before it can be collected), queue it, collect.
-  [[gnu::noinline]] void seal(set* s, const char* api) noexcept {
-    stamp(s, api);
-    pending_.push_back(s);
-    collect(s->clock(), s);
-  }
-
-  // Collects, oldest first, every queued set that `newest` dominates; stops at the first one
-  // it does not (monotone: older clocks are entrywise smaller, see free_set.hpp I4).
-  void collect(const vector_clock<Policy>& newest, const set* newest_set) noexcept {
-    bool any = false;
-    while (!pending_.empty() && pending_.front() != newest_set &&
-           newest.newer_than(pending_.front()->clock())) {
-      make_reusable(pending_.pop_front());
-      any = true;
-    }
+    ++stats_.stamps;
+    stamp_all(unstamped_, pending_, api);
+    stamp_all(rel_unstamped_, rel_pending_, api);
     if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
-      if (any && pending_.front() == newest_set) make_reusable(pending_.pop_front());
+      // Mutant 7: the sets just stamped are collected with the older ones, by their own clock.
+      while (!pending_.empty()) make_reusable(pending_.pop_front());
     }
-    while (!rel_pending_.empty() && rel_pending_.front() != newest_set &&
-           newest.newer_than(rel_pending_.front()->clock())) {
+  }
+
+  // I4: every waiting set gets the stamp's clock before it is queued for collection.
+  void stamp_all(set_queue<Policy>& from, set_queue<Policy>& to, const char* api) noexcept {
+    while (!from.empty()) {
+      set* s = from.pop_front();
+      if constexpr (detail::mutant == detail::mutant_kind::batch_stamps_newest_only) {
+        // Mutant 9: only the batch's newest set gets the clock; older ones keep a stale one.
+        if (!from.empty()) {
+          s->set_stamp_seq(stats_.stamps + stats_.deferred);
+          to.push_back(s);
+          continue;
+        }
+      }
+      if (!s->clock().assign(clock_)) detail::fatal(api, "out of memory for a vector clock");
+      s->set_stamp_seq(stats_.stamps + stats_.deferred);
+      to.push_back(s);
+    }
+  }
+
+  // Collects, oldest first, every stamped set that `newest` dominates; stops at the first one
+  // it does not (monotone: older clocks are entrywise no greater, see free_set.hpp I4).
+  void collect(const vector_clock<Policy>& newest) noexcept {
+    while (!pending_.empty() && newest.newer_than(pending_.front()->clock())) {
+      make_reusable(pending_.pop_front());
+    }
+    while (!rel_pending_.empty() && newest.newer_than(rel_pending_.front()->clock())) {
       give_back(rel_pending_.pop_front());
     }
   }
@@ -304,6 +352,7 @@ class basic_allocator {
 
   void drain_release_queue_all() noexcept {
     while (!rel_pending_.empty()) give_back(rel_pending_.pop_front());
+    while (!rel_unstamped_.empty()) give_back(rel_unstamped_.pop_front());
     if (rel_filling_ != nullptr) {
       set* s = rel_filling_;
       rel_filling_ = nullptr;
@@ -328,12 +377,15 @@ class basic_allocator {
   char* end_ = nullptr;
   chunk_header* chunks_ = nullptr;
   set* filling_ = nullptr;
-  set_queue<Policy> pending_;
+  set_queue<Policy> unstamped_;      // full free sets waiting for a stamp, oldest first
+  set_queue<Policy> pending_;        // stamped free sets waiting for a newer clock
   set_stack<Policy> collected_;
   set_stack<Policy> available_;
   set* rel_filling_ = nullptr;
+  set_queue<Policy> rel_unstamped_;
   set_queue<Policy> rel_pending_;
   set_stack<Policy> rel_available_;
+  vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
   allocator_stats stats_;
 };
 

@@ -94,8 +94,9 @@ class basic_domain {
     unregister_thread(r, loc);
   }
 
-  /// Reads every record's version into `out` (owner-only data of the caller). False, with
-  /// `out` untouched, if the clock cannot grow.
+  /// Stamps `out`: the heavy fence [S5], then every record's version (read_versions). A set
+  /// whose objects were unlinked before this call may be reused once a later clock is newer
+  /// (I3). False, with `out` untouched, if the clock cannot grow.
   bool snapshot(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
     using detail::mutant;
     using detail::mutant_kind;
@@ -107,6 +108,16 @@ class basic_domain {
       // (breaks I1 without it).
       Policy::fence_heavy(loc);
     }
+    return read_versions(out, loc);
+  }
+
+  /// Reads every record's version into `out`, with no fence: a probe. Such a clock may
+  /// *collect* sets stamped earlier (what makes a set reusable is its own stamp's fence [S5];
+  /// the collecting reads need only [S8], docs/design.md §4), but must never stamp one.
+  /// False, with `out` untouched, if the clock cannot grow.
+  bool read_versions(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
+    using detail::mutant;
+    using detail::mutant_kind;
     // [S11] acquire, pairs with [S7]: index and next of every record we reach are set.
     record* head = head_.load(std::memory_order_acquire, loc);
     std::size_t n = head != nullptr ? head->index_.load(loc) + 1 : 0;

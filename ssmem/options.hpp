@@ -21,6 +21,11 @@ enum class ts_policy : int {
 struct options {
   std::size_t free_set_size = 507;                    ///< objects per free set [SSMEM_GC_FREE_SET_SIZE]; 0 means 1
   std::size_t release_set_size = 3;                   ///< objects per release set [SSMEM_GC_RLSE_SET_SIZE]; 0 means 1
+  /// Full free and release sets wait, unstamped, until they hold stamp_batch * free_set_size
+  /// objects together; then one heavy fence and one snapshot stamp them all (docs/design.md
+  /// §3, "Stamping in batches"). 0: every full set is stamped at once, as in the original
+  /// [SSMEM_STAMP_BATCH].
+  std::size_t stamp_batch = 8;
   std::size_t chunk_size = std::size_t{32} << 20;     ///< first chunk, bytes [SSMEM_DEFAULT_MEM_SIZE]
   bool chunk_doubling = true;                         ///< each new chunk doubles [SSMEM_MEM_SIZE_DOUBLE]
   std::size_t chunk_size_max = std::size_t{4} << 30;  ///< cap of the doubling [SSMEM_MEM_SIZE_MAX]
@@ -46,8 +51,11 @@ struct allocator_stats {
   std::uint64_t released = 0;           ///< objects released (release / ssmem_release)
   std::uint64_t returned = 0;           ///< released objects given back to the system
   std::size_t release_pending = 0;      ///< released, not yet given back
-  std::uint64_t stamps = 0;             ///< snapshots taken (one per full free or release set)
-  std::uint64_t oldest_pending_age = 0; ///< stamps taken since the oldest waiting set's stamp
+  std::uint64_t stamps = 0;             ///< stamps taken (heavy fence + snapshot; one per batch of full sets)
+  std::uint64_t probes = 0;             ///< versions read without a fence, to collect before a stamp
+  std::uint64_t deferred = 0;           ///< stamps put off because a stamped set was still held back
+  std::size_t unstamped = 0;            ///< objects in full sets waiting for the next stamp
+  std::uint64_t oldest_pending_age = 0; ///< stamps taken or put off since the oldest waiting set's stamp
   /// Slot of a thread holding the oldest waiting set back (online, version unchanged since
   /// that stamp), or -1 if none is now.
   long long blocking_slot = -1;

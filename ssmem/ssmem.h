@@ -31,6 +31,10 @@ extern "C" {
 #define SSMEM_GC_FREE_SET_SIZE 507 /* freed objects per free set */
 /** released objects per release set */
 #define SSMEM_GC_RLSE_SET_SIZE 3   /* released objects per release set */
+/** full sets wait until they hold this many free sets' worth of objects; then one heavy
+   fence and one snapshot stamp them all (extension; 0: every full set at once, as the
+   original) */
+#define SSMEM_STAMP_BATCH 8
 /** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
 /** 1: each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */

@@ -48,6 +48,13 @@ class vector_clock {
   }
   /// Writes entry i. Precondition: i < size().
   void set(std::size_t i, version_t v) noexcept { entries_[i] = v; }
+  /// Copies `other` (entries and stamped flag); false (clock unchanged) when memory runs out.
+  bool assign(const vector_clock& other) noexcept {
+    if (!resize(other.size_)) return false;
+    if (other.size_ != 0) std::memcpy(entries_, other.entries_, other.size_ * sizeof(version_t));
+    stamped_ = other.stamped_;
+    return true;
+  }
   /// Marks the clock as holding a snapshot (or not).
   void mark_stamped(bool s) noexcept { stamped_ = s; }
 

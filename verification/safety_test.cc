@@ -21,6 +21,17 @@ constexpr v::scenario_config read_then_bump{
 constexpr v::scenario_config set2{
     .free_set_size = 2, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
     .reader_bump_first = true, .check_progress = false};
+// Stamping in batches (docs/design.md §3), batch_race: a batch of two sets stamped by one
+// heavy fence and snapshot (mutant 9, only the newest set of a batch stamped, is killed here),
+// and a stamp that follows a probe (mutant 10, the probe's unfenced clock kept as the stamp).
+// The reader reads twice in the second, so that a probe can see its first bump while its
+// second is not yet visible when it loads the slot.
+constexpr v::scenario_config batch_of_2{
+    .free_set_size = 1, .stamp_batch = 2, .bump_on = ts_policy::none, .reader_ops = 1,
+    .reader = 0, .check_progress = false};
+constexpr v::scenario_config stamp_after_probe{
+    .free_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::none, .reader_ops = 2,
+    .reader = 0, .check_progress = false};
 // Symmetric swappers (the original test) and the stack.
 constexpr v::scenario_config swap3{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
                                    .check_progress = false};
@@ -36,6 +47,8 @@ const std::array tests{
     v::entry<v::swap_slots, 2, read_then_bump>("safety__swap_slots_read_then_bump_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 2, set2>("safety__swap_slots_free_set_2_2t", v::full(), v::full()),
     v::entry<v::treiber_stack, 2, stack_2t>("safety__treiber_stack_2t", v::full(), v::full()),
+    v::entry<v::batch_race, 2, batch_of_2>("safety__batch_race_batch_of_2_2t", v::full(), v::full()),
+    v::entry<v::batch_race, 2, stamp_after_probe>("safety__batch_race_stamp_after_probe_2t", v::bounded(6), v::bounded(8)),
     v::entry<v::swap_slots, 3, swap3>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::swap_slots, 4, swap3>("safety__swap_slots_4t", v::random(20000), v::random(1000000)),

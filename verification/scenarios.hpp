@@ -10,6 +10,8 @@
 //   treiber_stack  pops free the popped node; every key pushed is popped or left exactly once.
 //   membership_race  one read around a membership change (register, leave, offline/online)
 //                  against one unlink, two stamps and the reuse (2 threads, exhaustive search).
+//   batch_race     reads against a batch of sets stamped together, and against a stamp that
+//                  follows a probe (2 threads, exhaustive search).
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.
@@ -31,6 +33,7 @@ namespace ssmem::verification {
 /// Knobs of a scenario (kept tiny: the state space grows fast).
 struct scenario_config {
   std::size_t free_set_size = 1;
+  std::size_t stamp_batch = 1;   ///< free sets' worth of objects per stamp (1: every free set)
   ts_policy bump_on = ts_policy::both;
   unsigned ops = 2;              ///< operations per thread
   unsigned reader_ops = 0;       ///< thread `reader` only reads (swap) or pops (stack), this often
@@ -74,6 +77,7 @@ class world {
       o.release_set_size = 1;
       o.chunk_size = 4096;
       o.bump_on = cfg_.bump_on;
+      o.stamp_batch = cfg_.stamp_batch;
       alloc_[t].emplace(*domain_, *rec_[t], sizeof(Object), o);
     }
   }
@@ -104,9 +108,9 @@ class world {
   }
 
   /// Progress (property 3), run after every thread finished: when every registered thread
-  /// keeps bumping, two more stamps by an owner collect everything it freed during the run,
-  /// and its next allocation reuses a collected object. Threads that left are not bumped:
-  /// they must not block collection.
+  /// keeps bumping, two more stamps by an owner -- each within one batch of frees -- collect
+  /// everything it freed during the run, and its next allocation reuses a collected object.
+  /// Threads that left are not bumped: they must not block collection (nor defer a stamp).
   void check_progress() {
     for (std::size_t t = 0; t < N; ++t) {
       if (!alloc_[t] || !registered_[t] || !rec_[t]->is_online()) continue;
@@ -115,11 +119,16 @@ class world {
       for (int round = 0; round < 2; ++round) {
         bump_online();
         std::uint64_t stamps = alloc_[t]->stats().stamps;
-        while (alloc_[t]->stats().stamps == stamps) {
+        // A stamp is due after at most one set and one batch of frees; a deferred one (a
+        // thread holding the oldest stamped set back) is a progress failure here.
+        const std::size_t due = cfg_.free_set_size * (cfg_.stamp_batch + 1);
+        for (std::size_t i = 0; i < due && alloc_[t]->stats().stamps == stamps; ++i) {
           Object* o = make(t);
           o->init(0);
           free_object(t, o);
         }
+        Policy::check(alloc_[t]->stats().stamps != stamps,
+                      "progress: no stamp after a batch of frees with every online thread bumping");
       }
       allocator_stats s = alloc_[t]->stats();
       Policy::check(s.collected >= freed_run,
@@ -339,6 +348,103 @@ class membership_race {
     q->init(2);
     w_.free_object(t, q);  // stamped S1; collects S0 if S1 is newer in every online entry
     w_.make(t)->init(max_value);  // reuses A if S0 was collected
+  }
+
+  static constexpr std::uint64_t max_value = 64;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
+/// Stamping in batches and the probe (docs/design.md §3) against one reader, for two threads
+/// and an exhaustive search. The slot holds A; the reader bumps, loads the slot and reads its
+/// object, reader_ops times. The writer (ts_policy::none, free sets of 1, explicit bumps) runs
+/// one of two programs, chosen by stamp_batch:
+///   2 (a batch): unlink A and free it (a full set, unstamped), free a private q (the batch is
+///     complete: one heavy fence and one snapshot stamp both), bump, free two private objects
+///     (the next batch: a probe collects A's and q's sets if the reader moved on), then
+///     allocate twice -- q, then A, if they were collected.
+///   1 (a stamp after a probe): free a private q (stamped S0), bump, unlink A and free it (a
+///     probe collects S0 if the reader moved on; then S1 stamps A), bump, free a private r (a
+///     probe collects S1 if the reader moved on again), then allocate: A if it was collected.
+/// The allocations write the object, which Relacy checks against the reader's read of A.
+template <class Policy, std::size_t N>
+class batch_race {
+  static_assert(N == 2, "batch_race: one reader, one writer");
+
+ public:
+  using object = slot_object<Policy>;
+  explicit batch_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.reader == 0 || c.reader == 1, "batch_race: reader must be 0 or 1");
+    Policy::check(c.bump_on == ts_policy::none, "batch_race: the writer bumps explicitly");
+    Policy::check(c.free_set_size == 1, "batch_race: free sets of 1");
+    Policy::check(c.stamp_batch == 1 || c.stamp_batch == 2, "batch_race: stamp_batch 1 or 2");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    object* a = w_.make(writer());
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void thread(std::size_t t) {
+    if (t != static_cast<std::size_t>(w_.cfg().reader)) {
+      if (w_.cfg().stamp_batch == 2) {
+        write_batch(t);
+      } else {
+        write_stamp_after_probe(t);
+      }
+      return;
+    }
+    for (unsigned i = 0; i < w_.cfg().reader_ops; ++i) {
+      w_.rec(t).bump();
+      object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+      std::uint64_t v = p->value.load();
+      std::uint64_t k = p->check.load();
+      Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
+      Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    }
+  }
+
+  void after() {
+    if (w_.cfg().check_progress) w_.check_progress();
+    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
+    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
+    w_.teardown();
+  }
+
+ private:
+  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
+
+  object* unlink_a(std::size_t t) {
+    object* b = w_.make(t);
+    b->init(1);
+    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
+    return slot_.exchange(b, std::memory_order::acq_rel);
+  }
+  void free_private(std::size_t t, std::uint64_t v) {
+    object* q = w_.make(t);
+    q->init(v);
+    w_.free_object(t, q);
+  }
+
+  void write_batch(std::size_t t) {
+    w_.free_object(t, unlink_a(t));  // A's set: full, waits for the batch
+    free_private(t, 2);              // q's set completes the batch: one stamp for both
+    w_.rec(t).bump();
+    free_private(t, 3);
+    free_private(t, 4);              // the next batch: the probe may collect A's and q's sets
+    w_.make(t)->init(max_value);     // q, if collected
+    w_.make(t)->init(max_value);     // A, if collected
+  }
+
+  void write_stamp_after_probe(std::size_t t) {
+    free_private(t, 2);              // S0 (nothing stamped waits: no probe)
+    w_.rec(t).bump();
+    w_.free_object(t, unlink_a(t));  // probe: S0 collected if the reader moved on; S1 stamps A
+    w_.rec(t).bump();
+    free_private(t, 3);              // probe: S1 collected if the reader moved on again
+    w_.make(t)->init(max_value);     // A, if collected
   }
 
   static constexpr std::uint64_t max_value = 64;

@@ -21,6 +21,8 @@ enum class mutant_kind : int {
   collect_unstamped = 6,        // I4 broken: a set is queued before it is stamped
   collect_newest_too = 7,       // I4 broken: the newest set is collected with older ones
   original_ordering = 8,        // the original C code: relaxed bump, relaxed loads, no fences
+  batch_stamps_newest_only = 9, // I4 broken: of a batch of full sets, only the newest is stamped
+  stamp_with_probe = 10,        // [S5] skipped: a batch is stamped with the probe's unfenced clock
 };
 
 inline constexpr mutant_kind mutant = static_cast<mutant_kind>(SSMEM_MUTANT);

@@ -29,6 +29,7 @@ struct fixture {
 ssmem::options small(std::size_t fs = 2) {
   ssmem::options o;
   o.free_set_size = fs;
+  o.stamp_batch = 0;  // every full set is due for a stamp at once, as in the original (batches: below)
   o.chunk_size = 4096;
   return o;
 }
@@ -42,17 +43,108 @@ TEST_CASE("a free set is collected only when every online thread has moved on") 
   a.deallocate(objs[0]);
   a.deallocate(objs[1]);  // set 1 full: stamped with other's version v
   a.deallocate(objs[2]);
-  a.deallocate(objs[3]);  // set 2 stamped, other still at v: nothing collected
+  a.deallocate(objs[3]);  // set 2 full; a probe finds set 1 held back: its stamp is put off
   CHECK(a.stats().collected == 0);
-  CHECK(a.stats().pending_sets == 2);
+  CHECK(a.stats().pending_sets == 1);
+  CHECK(a.stats().unstamped == 2);
+  CHECK(a.stats().deferred == 1);
+  CHECK(a.stats().stamps == 1);
   f.other->bump();        // the other thread moves on
   a.deallocate(objs[4]);
-  a.deallocate(objs[5]);  // set 3 newer than sets 1 and 2 in every entry
-  CHECK(a.stats().collected == 4);
-  CHECK(a.stats().pending_sets == 1);  // the newest set is never collected with them
-  std::set<void*> first4(objs.begin(), objs.begin() + 4);
-  for (int i = 0; i < 4; ++i) CHECK(first4.count(a.allocate()) == 1);  // reused
-  CHECK(a.stats().reused == 4);
+  a.deallocate(objs[5]);  // set 3 full: the probe collects set 1, then sets 2 and 3 are stamped
+  CHECK(a.stats().collected == 2);
+  CHECK(a.stats().probes == 2);
+  CHECK(a.stats().stamps == 2);
+  CHECK(a.stats().pending_sets == 2);  // a set is never collected by its own stamp
+  CHECK(a.stats().unstamped == 0);
+  std::set<void*> first2(objs.begin(), objs.begin() + 2);
+  for (int i = 0; i < 2; ++i) CHECK(first2.count(a.allocate()) == 1);  // reused
+  CHECK(a.stats().reused == 2);
+  f.other->bump();
+  for (int i = 0; i < 2; ++i) a.deallocate(a.allocate());  // set 4 full: probe collects 2 and 3
+  CHECK(a.stats().collected == 6);
+}
+
+TEST_CASE("full sets wait for a batch, and one heavy fence and snapshot stamp them all") {
+  fixture f;
+  ssmem::options o = small(2);
+  o.stamp_batch = 3;  // 3 sets' worth: 6 objects
+  allocator a(f.d, *f.me, 16, o);
+  std::vector<void*> objs;
+  for (int i = 0; i < 12; ++i) objs.push_back(a.allocate());
+  for (int i = 0; i < 4; ++i) a.deallocate(objs[i]);
+  CHECK(a.stats().stamps == 0);  // two full sets, 4 objects < 6: they wait
+  CHECK(a.stats().unstamped == 4);
+  CHECK(a.stats().pending == 4);
+  for (int i = 4; i < 6; ++i) a.deallocate(objs[i]);
+  CHECK(a.stats().stamps == 1);  // the third set completes the batch: one stamp for three
+  CHECK(a.stats().pending_sets == 3);
+  CHECK(a.stats().unstamped == 0);
+  const auto* s = a.pending_front();
+  REQUIRE(s != nullptr);
+  for (const auto* t = s->next(); t != nullptr; t = t->next()) {
+    REQUIRE(t->clock().size() == s->clock().size());
+    for (std::size_t i = 0; i < s->clock().size(); ++i) CHECK(t->clock()[i] == s->clock()[i]);
+    CHECK(t->stamp_seq() == s->stamp_seq());
+  }
+  f.other->bump();
+  for (int i = 6; i < 12; ++i) a.deallocate(objs[i]);  // next batch: the probe collects all three
+  CHECK(a.stats().collected == 6);
+  CHECK(a.stats().stamps == 2);
+}
+
+TEST_CASE("an idle online thread defers stamps (no heavy fence) until it moves on") {
+  fixture f;
+  ssmem::options o = small(1);
+  allocator a(f.d, *f.me, 16, o);
+  std::vector<void*> objs;
+  for (int i = 0; i < 40; ++i) objs.push_back(a.allocate());
+  for (int i = 0; i < 39; ++i) a.deallocate(objs[i]);
+  CHECK(a.stats().stamps == 1);  // only the first set; the other 38 wait unstamped
+  CHECK(a.stats().deferred == 38);
+  CHECK(a.stats().collected == 0);
+  CHECK(a.stats().blocking_slot == static_cast<long long>(f.other->index()));
+  f.other->bump();
+  a.deallocate(objs[39]);  // collects the first set, stamps the 39 others with one snapshot
+  CHECK(a.stats().collected == 1);
+  CHECK(a.stats().stamps == 2);
+  CHECK(a.stats().pending_sets == 39);
+}
+
+TEST_CASE("free and release sets of one batch share its stamp, and its collection") {
+  fixture f;
+  ssmem::options o = small(1);
+  o.release_set_size = 1;
+  o.stamp_batch = 2;
+  allocator a(f.d, *f.me, 16, o);
+  void* p = a.allocate();
+  void* q = a.allocate();
+  void* r = a.allocate();
+  a.release(std::malloc(8));
+  CHECK(a.stats().stamps == 0);
+  a.deallocate(p);  // one free set + one release set: the batch is complete
+  CHECK(a.stats().stamps == 1);
+  CHECK(a.stats().pending_sets == 1);
+  CHECK(a.stats().release_pending == 1);
+  f.other->bump();
+  a.deallocate(q);
+  a.deallocate(r);  // the next batch's probe collects both
+  CHECK(a.stats().collected == 1);
+  CHECK(a.stats().returned == 1);
+  CHECK(a.stats().stamps == 2);
+}
+
+TEST_CASE("by default a stamp covers 8 free sets' worth of objects") {
+  fixture f;
+  ssmem::options o;
+  CHECK(o.stamp_batch == 8);
+  o.chunk_size = 1 << 20;
+  allocator a(f.d, *f.me, 16, o);
+  std::vector<void*> objs;
+  for (int i = 0; i < 3 * 4096; ++i) objs.push_back(a.allocate());
+  std::size_t freed = 0;
+  while (a.stats().stamps == 0) a.deallocate(objs[freed++]);
+  CHECK(freed == 8 * o.free_set_size);  // the eighth full set brings the first stamp
 }
 
 TEST_CASE("an offline thread does not block collection") {
@@ -96,7 +188,12 @@ TEST_CASE("the owner's own version must move too (explicit-only policy)") {
   f.me->bump();                     // SSMEM_SAFE_TO_RECLAIM()
   f.other->bump();
   a.deallocate(r);
-  CHECK(a.stats().collected == 2);
+  CHECK(a.stats().collected == 1);  // p's set; q's stamp was put off, it is stamped with r's
+  f.me->bump();
+  f.other->bump();
+  void* s = a.allocate();
+  a.deallocate(s);
+  CHECK(a.stats().collected == 3);
 }
 
 TEST_CASE("timestamp policies bump on the documented operations only") {
@@ -190,11 +287,14 @@ TEST_CASE("released memory goes back to the system only after every thread moved
   CHECK(a.stats().returned == 0);
   CHECK(a.stats().release_pending == 2);
   f.other->bump();
-  a.release(std::malloc(100));  // newer than sets 1 and 2
-  CHECK(a.stats().returned == 2);
-  CHECK(a.stats().release_pending == 1);
+  a.release(std::malloc(100));  // probe: set 1 returned; sets 2 and 3 stamped together
+  CHECK(a.stats().returned == 1);
+  CHECK(a.stats().release_pending == 2);
+  f.other->bump();
+  a.release(std::malloc(100));  // probe: sets 2 and 3 returned
+  CHECK(a.stats().returned == 3);
   a.release(nullptr);           // no-op
-  CHECK(a.stats().released == 3);
+  CHECK(a.stats().released == 4);
 }  // the destructor returns the last one (LeakSanitizer checks it in sanitizer builds)
 
 TEST_CASE("a full free set also returns released memory that its stamp dominates") {

@@ -46,6 +46,7 @@ TEST_CASE("object pools construct and destroy objects and reuse memory after a g
   ssmem::thread_scope t(d);
   ssmem::options o;
   o.free_set_size = 1;
+  o.stamp_batch = 0;  // every full set stamped at once
   ssmem::object_pool<node> pool(t, o);
   node* a = pool.create(1);
   node* b = pool.create(2);
@@ -135,6 +136,7 @@ TEST_CASE("an offline guard stops the thread from blocking collection, then rest
   ssmem::thread_scope idle(d);  // a second scope on this OS thread stands for an idle thread
   ssmem::options o;
   o.free_set_size = 1;
+  o.stamp_batch = 0;  // every full set stamped at once
   ssmem::allocator a(owner, 16, o);
   {
     ssmem::offline_guard g(idle);
@@ -154,12 +156,16 @@ TEST_CASE("an offline guard stops the thread from blocking collection, then rest
   CHECK(s.collected == 2);  // the set stamped while idle was offline still went
   CHECK(s.blocking_slot == static_cast<long long>(idle.get_record().index()));
   CHECK(s.oldest_pending_age == 1);
+  CHECK(a.stats().deferred == 1);  // a stamp now would collect nothing: put off
   a.deallocate(a.allocate());
-  CHECK(a.stats().oldest_pending_age == 2);  // one more stamp, still held back
+  CHECK(a.stats().oldest_pending_age == 2);  // one more stamp put off, still held back
   idle.safe_to_reclaim();
   a.deallocate(a.allocate());
-  CHECK(a.stats().collected == 5);
-  CHECK(a.stats().pending_sets == 1);  // the newest set waits for the next bump, as always
+  CHECK(a.stats().collected == 3);
+  CHECK(a.stats().pending_sets == 3);  // the put-off sets, stamped together, wait for the next bump
+  idle.safe_to_reclaim();
+  a.deallocate(a.allocate());
+  CHECK(a.stats().collected == 6);
 }
 
 TEST_CASE("statistics print for humans and count the domain's records") {
@@ -197,6 +203,7 @@ TEST_CASE("after fork() the child's collection is not blocked by the parent's ot
     ssmem::thread_scope t;
     ssmem::options o;
     o.free_set_size = 1;
+    o.stamp_batch = 0;
     ssmem::allocator a(t, 16, o);
     for (int i = 0; i < 4; ++i) a.deallocate(a.allocate());
     _exit(a.stats().collected > 0 ? 0 : 1);

@@ -110,19 +110,30 @@ class basic_allocator {
     return obj;
   }
 
-  /// Owner only. The C API's form: the first call fixes the object size; a larger size later
-  /// gets nullptr (the checked build aborts on any different size).
-  void* allocate(std::size_t size, source_location loc = source_location::current()) noexcept {
-    if (object_size_ == 0) object_size_ = normalize_object_size(size);
-    if constexpr (detail::checked) {
-      if (normalize_object_size(size) != object_size_) {
-        detail::fatal("ssmem_alloc", "wrong size: differs from the size of this allocator's objects");
-      }
-    }
-    if (size > object_size_) return nullptr;
-    return allocate(loc);
+  /// Owner only. The C API's form: the first call fixes the object size; a smaller size
+  /// later is served an object of that size, a larger one gets nullptr (the checked build
+  /// aborts naming the wrong size instead). Forced inline: one compare in front of the
+  /// inlined allocate(), so that ssmem_alloc costs what the C++ API's allocate() costs.
+  [[gnu::always_inline]] void* allocate(std::size_t size) noexcept {
+    if (size > object_size_) [[unlikely]] return allocate_first_or_oversize(size);
+    return allocate();
   }
 
+ private:
+  // allocate(size) off its fast path: the first call (object_size_ still 0) fixes the size;
+  // any later size above it is refused.
+  [[gnu::noinline, gnu::cold]] void* allocate_first_or_oversize(std::size_t size) noexcept {
+    if (object_size_ == 0) {
+      object_size_ = normalize_object_size(size);
+      return allocate();
+    }
+    if constexpr (detail::checked) {
+      detail::fatal("ssmem_alloc", "wrong size: larger than the size of this allocator's objects");
+    }
+    return nullptr;
+  }
+
+ public:
   /// Owner only. `obj` must be unreachable for threads that have not yet loaded it (unlinked
   /// before this call, in happens-before). It is reused once every thread has moved on.
   [[gnu::always_inline]] void deallocate(void* obj, source_location loc = source_location::current()) noexcept {

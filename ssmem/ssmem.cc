@@ -256,7 +256,9 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_free")->impl.deallocate(obj);
 }
 
-void ssmem_release(ssmem_allocator_t* a, void* obj) {
+// Flattened: release() (not forced inline) comes inline with it, so that no
+// source_location is built for an out-of-line call, as for ssmem_alloc/ssmem_free.
+[[gnu::flatten]] void ssmem_release(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_release")->impl.release(obj);
 }
 

@@ -79,12 +79,13 @@ using ssmem::detail::fatal;
 
 constexpr std::uint64_t live_magic = 0x4b4f5f4d454d5353ull;  // "SSMEM_OK"
 
-// What a ssmem_allocator_t holds: a magic word (use-before-init / after-term detection in
-// the checked build), the thread's list link, and the allocator itself.
+// What a ssmem_allocator_t holds: the allocator itself (first: ssmem_alloc's pointer is its
+// `this`, no offset to add), a magic word (use-before-init / after-term detection in the
+// checked build), and the thread's list link.
 struct c_allocator {
+  impl_t impl;
   std::uint64_t magic;
   ssmem_allocator_t* next;
-  impl_t impl;
 };
 static_assert(sizeof(c_allocator) <= sizeof(ssmem_allocator_t),
               "SSMEM_ALLOCATOR_STORAGE is too small for the allocator");

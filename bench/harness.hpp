@@ -75,6 +75,8 @@ class rng {
   }
   /// Uniform in [0, n) for n a power of two.
   std::uint64_t below_pow2(std::uint64_t n) noexcept { return next() & (n - 1); }
+  /// The state, for a loop written in C that steps the same sequence (peers/ssmem_c.c).
+  std::uint64_t& state() noexcept { return s_; }
 
  private:
   std::uint64_t s_;

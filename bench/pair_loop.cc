@@ -3,8 +3,9 @@
 // instructions per allocate+free pair. The loop body is the same as run_pair's (write one
 // byte, escape the pointer); "baseline" runs the loop with a static object and no allocator.
 //
-//   pair_loop PEER ITERATIONS [SIZE]    PEER: baseline ssmem ssmem-bump-none freelist glibc
-//                                             jemalloc mimalloc mimalloc-hold1 tcmalloc
+//   pair_loop PEER ITERATIONS [SIZE]    PEER: baseline ssmem ssmem-c ssmem-bump-none freelist
+//                                             glibc jemalloc mimalloc mimalloc-hold1 tcmalloc
+// ssmem-c runs the same body in C through the C API (bench/peers/ssmem_c.c).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "bench/peers/jemalloc.hpp"
 #include "bench/peers/mimalloc.hpp"
 #include "bench/peers/ssmem.hpp"
+#include "bench/peers/ssmem_c.h"
 #include "bench/peers/tcmalloc.hpp"
 
 namespace {
@@ -73,8 +75,15 @@ int main(int argc, char** argv) {
     baseline(n);
     return 0;
   }
-  if (peer == "ssmem") return run<ssmem_allocator<>>(n, size);
-  if (peer == "ssmem-bump-none") return run<ssmem_allocator<ssmem::ts_policy::none>>(n, size);
+  if (peer == "ssmem") return run<bench::peers::ssmem_allocator<>>(n, size);
+  if (peer == "ssmem-c") {  // the C API, the loop compiled as C (bench/peers/ssmem_c.c)
+    ssmem_allocator_t a;
+    bench_ssmem_c_init(&a, 0);
+    bench_ssmem_c_pair_loop(&a, size, n);
+    bench_ssmem_c_term();
+    return 0;
+  }
+  if (peer == "ssmem-bump-none") return run<bench::peers::ssmem_allocator<ssmem::ts_policy::none>>(n, size);
   if (peer == "freelist") return run<freelist_allocator>(n, size);
   if (peer == "glibc") return run<glibc_allocator>(n, size);
   if (peer == "jemalloc") return run<jemalloc_allocator>(n, size);

@@ -37,11 +37,15 @@ run_result run_pair(const run_params& p) {
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
-      for (unsigned k = 0; k < batch; ++k) {
-        void* o = t.allocate();
-        static_cast<char*>(o)[0] = static_cast<char>(k);  // use the object
-        escape(o);
-        t.deallocate(o);
+      if constexpr (requires { t.pair_batch(batch); }) {
+        t.pair_batch(batch);  // the peer runs this same body itself (ssmem-c: compiled as C)
+      } else {
+        for (unsigned k = 0; k < batch; ++k) {
+          void* o = t.allocate();
+          static_cast<char*>(o)[0] = static_cast<char>(k);  // use the object
+          escape(o);
+          t.deallocate(o);
+        }
       }
       ops += batch;
       if constexpr (A::tracks_pending) {
@@ -94,19 +98,24 @@ run_result run_swap(const run_params& p, use u) {
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
-      for (unsigned k = 0; k < batch; ++k) {
-        const std::size_t s = r.below_pow2(swap_slots);
-        node* n = ::new (t.alloc()) node;  // before the load: ssmem's bump on alloc
-        t.begin();
-        node* cur = t.protect(0, slots[s], identity);
-        const std::uint64_t v = cur->value;
-        n->value = v;
-        // acq_rel: release publishes n's value; acquire orders our read of cur before the
-        // exchange that unlinks it (the retire below comes after).
-        node* old = slots[s].exchange(n, std::memory_order_acq_rel);
-        t.end();
-        t.retire(old);
-        stale += v != s;
+      if constexpr (requires { t.swap_batch(slots.data(), swap_slots, r, batch); }) {
+        // The peer runs this same body itself (ssmem-c: compiled as C, same slot sequence).
+        stale += t.swap_batch(slots.data(), swap_slots, r, batch);
+      } else {
+        for (unsigned k = 0; k < batch; ++k) {
+          const std::size_t s = r.below_pow2(swap_slots);
+          node* n = ::new (t.alloc()) node;  // before the load: ssmem's bump on alloc
+          t.begin();
+          node* cur = t.protect(0, slots[s], identity);
+          const std::uint64_t v = cur->value;
+          n->value = v;
+          // acq_rel: release publishes n's value; acquire orders our read of cur before the
+          // exchange that unlinks it (the retire below comes after).
+          node* old = slots[s].exchange(n, std::memory_order_acq_rel);
+          t.end();
+          t.retire(old);
+          stale += v != s;
+        }
       }
       ops += batch;
       if constexpr (S::tracks_pending) {

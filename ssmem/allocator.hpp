@@ -85,46 +85,55 @@ class basic_allocator {
   domain_type& domain() const noexcept { return domain_; }
 
   /// Owner only. An object of object_size() bytes, or nullptr when memory runs out.
+  /// Forced inline, and a leaf on its two fast paths (a collected set that keeps an object
+  /// after the pop; room in the current chunk): whatever calls out of line (retiring an
+  /// emptied set, a new chunk, zeroing) is left to allocate_slow(), in tail position, so that
+  /// an out-of-line caller (ssmem_alloc) saves no registers and builds no frame for it.
   [[gnu::always_inline]] void* allocate(source_location loc = source_location::current()) noexcept {
     void* obj;
     set* cs = collected_.top();
     if (cs != nullptr) [[likely]] {
+      if (cs->count() == 1 || opts_.zero_memory) [[unlikely]] return allocate_slow();
       obj = cs->pop();
       if constexpr (has_poison) Policy::unpoison(obj, object_size_);
       ++stats_.reused;
-      if (cs->empty()) [[unlikely]] retire_collected_top();
-      // Fresh chunk memory is zero already (Policy::map_chunk's contract).
-      if (opts_.zero_memory) [[unlikely]] std::memset(obj, 0, object_size_);
-    } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
-      // Mutant: objects of the set still filling (never stamped) are reused at once.
-      if (filling_ != nullptr && !filling_->empty()) {
-        obj = filling_->pop();
-      } else {
-        obj = bump();
-      }
+    } else if (detail::mutant == detail::mutant_kind::collect_unstamped ||
+               static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
+      return allocate_slow();
     } else {
-      obj = bump();
+      obj = cur_;
+      cur_ += object_size_;
     }
-    if (obj == nullptr) return nullptr;
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
     ++stats_.allocated;
     if (bump_on_alloc_) self_.bump(loc);
     return obj;
   }
 
-  /// Owner only. The C API's form: the first call fixes the object size; a larger size later
-  /// gets nullptr (the checked build aborts on any different size).
-  void* allocate(std::size_t size, source_location loc = source_location::current()) noexcept {
-    if (object_size_ == 0) object_size_ = normalize_object_size(size);
-    if constexpr (detail::checked) {
-      if (normalize_object_size(size) != object_size_) {
-        detail::fatal("ssmem_alloc", "wrong size: differs from the size of this allocator's objects");
-      }
-    }
-    if (size > object_size_) return nullptr;
-    return allocate(loc);
+  /// Owner only. The C API's form: the first call fixes the object size; a smaller size
+  /// later is served an object of that size, a larger one gets nullptr (the checked build
+  /// aborts naming the wrong size instead). Forced inline: one compare in front of the
+  /// inlined allocate(), so that ssmem_alloc costs what the C++ API's allocate() costs.
+  [[gnu::always_inline]] void* allocate(std::size_t size) noexcept {
+    if (size > object_size_) [[unlikely]] return allocate_first_or_oversize(size);
+    return allocate();
   }
 
+ private:
+  // allocate(size) off its fast path: the first call (object_size_ still 0) fixes the size;
+  // any later size above it is refused.
+  [[gnu::noinline, gnu::cold]] void* allocate_first_or_oversize(std::size_t size) noexcept {
+    if (object_size_ == 0) {
+      object_size_ = normalize_object_size(size);
+      return allocate();
+    }
+    if constexpr (detail::checked) {
+      detail::fatal("ssmem_alloc", "wrong size: larger than the size of this allocator's objects");
+    }
+    return nullptr;
+  }
+
+ public:
   /// Owner only. `obj` must be unreachable for threads that have not yet loaded it (unlinked
   /// before this call, in happens-before). It is reused once every thread has moved on.
   [[gnu::always_inline]] void deallocate(void* obj, source_location loc = source_location::current()) noexcept {
@@ -209,8 +218,37 @@ class basic_allocator {
     available_.push(cs);
   }
 
-  // Forced inline: with the reuse path marked likely, the compiler would otherwise call it
-  // out of line, and the bump path (a thread whose sets are not yet collected) pays ~10.
+  // allocate() off its fast paths: the last object of a collected set (the set is retired),
+  // zeroing, a new chunk, the mutant's reuse. Like the other cold paths it takes no caller
+  // location: a checker's report names the bump's line here.
+  [[gnu::noinline]] void* allocate_slow() noexcept {
+    void* obj;
+    set* cs = collected_.top();
+    if (cs != nullptr) {
+      obj = cs->pop();
+      if constexpr (has_poison) Policy::unpoison(obj, object_size_);
+      ++stats_.reused;
+      if (cs->empty()) retire_collected_top();
+      // Fresh chunk memory is zero already (Policy::map_chunk's contract).
+      if (opts_.zero_memory) std::memset(obj, 0, object_size_);
+    } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
+      // Mutant: objects of the set still filling (never stamped) are reused at once.
+      if (filling_ != nullptr && !filling_->empty()) {
+        obj = filling_->pop();
+      } else {
+        obj = bump();
+      }
+    } else {
+      obj = bump();
+    }
+    if (obj == nullptr) return nullptr;
+    if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
+    ++stats_.allocated;
+    if (bump_on_alloc_) self_.bump();
+    return obj;
+  }
+
+  // A new chunk when the current one is used up; allocate() inlines the check of its room.
   [[gnu::always_inline]] void* bump() noexcept {
     if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
       if (object_size_ == 0) object_size_ = normalize_object_size(1);

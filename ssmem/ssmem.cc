@@ -79,12 +79,13 @@ using ssmem::detail::fatal;
 
 constexpr std::uint64_t live_magic = 0x4b4f5f4d454d5353ull;  // "SSMEM_OK"
 
-// What a ssmem_allocator_t holds: a magic word (use-before-init / after-term detection in
-// the checked build), the thread's list link, and the allocator itself.
+// What a ssmem_allocator_t holds: the allocator itself (first: ssmem_alloc's pointer is its
+// `this`, no offset to add), a magic word (use-before-init / after-term detection in the
+// checked build), and the thread's list link.
 struct c_allocator {
+  impl_t impl;
   std::uint64_t magic;
   ssmem_allocator_t* next;
-  impl_t impl;
 };
 static_assert(sizeof(c_allocator) <= sizeof(ssmem_allocator_t),
               "SSMEM_ALLOCATOR_STORAGE is too small for the allocator");
@@ -257,7 +258,9 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_free")->impl.deallocate(obj);
 }
 
-void ssmem_release(ssmem_allocator_t* a, void* obj) {
+// Flattened: release() (not forced inline) comes inline with it, so that no
+// source_location is built for an out-of-line call, as for ssmem_alloc/ssmem_free.
+[[gnu::flatten]] void ssmem_release(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_release")->impl.release(obj);
 }
 

@@ -142,8 +142,10 @@ void ssmem_term();
    The thread is deregistered when its last allocator terminates. */
 void ssmem_alloc_term(ssmem_allocator_t* a);
 
-/** An object of `size` bytes from `a` (the first call fixes the allocator's object size);
-   NULL when memory runs out or `size` exceeds the object size. */
+/** An object of `size` bytes from `a`. The first call fixes the allocator's object size;
+   a later call with a smaller size is served an object of the allocator's size (as in the
+   original). NULL when memory runs out or `size` exceeds the object size (the checked build
+   aborts instead, naming the wrong size). */
 void* ssmem_alloc(ssmem_allocator_t* a, size_t size);
 /** Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
    once every thread has moved on. ssmem_free(a, NULL) does nothing. */

@@ -17,6 +17,10 @@
 //   t.dispose_now(obj);                   free at teardown, every thread quiescent
 //   t.idle();                             before blocking (qsbr goes offline)
 //   S::tracks_pending, t.pending()
+//
+// Optional, for a peer whose loops are not C++ (ssmem-c, ssmem_c.hpp): A::thread may have
+// pair_batch(n) and S::thread swap_batch(slots, nslots, rng, n); the workload then hands it each
+// batch of its loop body instead of calling allocate/deallocate or alloc/protect/retire.
 #ifndef SSMEM_BENCH_PEERS_COMMON_HPP
 #define SSMEM_BENCH_PEERS_COMMON_HPP
 

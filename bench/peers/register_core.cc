@@ -1,4 +1,4 @@
-// Registers ssmem, leak and the allocators of W1.
+// Registers ssmem (C++ and C API), leak and the allocators of W1.
 #include <string>
 
 #include "bench/peers.hpp"
@@ -8,6 +8,7 @@
 #include "bench/peers/leak.hpp"
 #include "bench/peers/mimalloc.hpp"
 #include "bench/peers/ssmem.hpp"
+#include "bench/peers/ssmem_c.hpp"
 #include "bench/peers/tcmalloc.hpp"
 #include "bench/workloads.hpp"
 
@@ -32,6 +33,10 @@ void register_core(registry& r) {
                      "W4: malloc + allocator::release)",
                      pair_fn<ssmem_allocator<>>(), swap_fn<ssmem_scheme<>>(), set_fn<ssmem_scheme<>>(),
                      release_fn<ssmem_scheme<>>()});
+  r.peers.push_back({"ssmem-c",
+                     "W1-W2: this library through its C API from a C translation unit, as C programs use it "
+                     "(ssmem_alloc_init with SSMEM_DEFAULT_MEM_SIZE per thread, default timestamp policy)",
+                     pair_fn<ssmem_c_allocator>(), swap_fn<ssmem_c_scheme>(), nullptr, nullptr});
   r.peers.push_back({"ssmem-fs4096",
                      "ssmem with free sets of 4096 objects instead of 507 (one snapshot, i.e. one "
                      "membarrier, per 4096 frees)",

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ssmem/ssmem.h"
@@ -50,9 +52,6 @@ static void test_alloc_free_reuse(void) {
     CHECK(objs[i] != NULL);
     memset(objs[i], i, 24);
   }
-#if !defined(SSMEM_CHECKED) || !SSMEM_CHECKED /* the checked build aborts (checked_test) */
-  CHECK(ssmem_alloc(&allocs[0], 64) == NULL); /* larger than the allocator's objects */
-#endif
   /* single thread, bump on both: each stamp is newer than the previous one */
   for (int i = 0; i < 40; i++) ssmem_free(&allocs[0], objs[i]);
   ssmem_free(&allocs[0], NULL);
@@ -70,6 +69,75 @@ static void test_alloc_free_reuse(void) {
   ssmem_term(); /* every allocator of this thread, and the thread's registration */
   CHECK(!mapped(objs[0]));
   CHECK(!mapped(other));
+}
+
+/* The first ssmem_alloc fixes the object size (24 B here). A smaller size is served, as the
+   original serves it, in both builds; a larger one is refused: NULL, or in the checked build
+   an abort naming the wrong size (run in a child to see it). */
+static void* alloc_larger(void) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init(&a, 1 << 20, 7);
+  void* first = ssmem_alloc(&a, 24);
+  void* larger = ssmem_alloc(&a, 64);
+  ssmem_free(&a, first);
+  ssmem_alloc_term(&a);
+  return larger;
+}
+
+static void test_other_sizes(void) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init_fs_size(&a, 1 << 20, 2, 7);
+  char* first = ssmem_alloc(&a, 24);
+  CHECK(first != NULL);
+  char* smaller[4];
+  for (int i = 0; i < 4; i++) {
+    smaller[i] = ssmem_alloc(&a, (size_t)(1 + 7 * i)); /* 1, 8, 15, 22 bytes */
+    CHECK(smaller[i] != NULL);
+    if (smaller[i] != NULL) memset(smaller[i], 0x5a, 24); /* an object of the allocator's size */
+  }
+  /* objects do not overlap: each is 24 bytes or more from every other */
+  for (int i = 0; i < 4; i++) {
+    intptr_t d = smaller[i] - first;
+    CHECK(d >= 24 || d <= -24);
+    for (int j = 0; j < i; j++) {
+      d = smaller[i] - smaller[j];
+      CHECK(d >= 24 || d <= -24);
+    }
+  }
+  /* freed smaller-size objects come back to any size up to the allocator's */
+  for (int i = 0; i < 4; i++) ssmem_free(&a, smaller[i]);
+  ssmem_free(&a, first);
+  void* again = ssmem_alloc(&a, 16);
+  int reused = again == first;
+  for (int i = 0; i < 4; i++) reused |= again == (void*)smaller[i];
+  CHECK(reused);
+  ssmem_free(&a, again);
+  ssmem_alloc_term(&a);
+
+#if defined(SSMEM_CHECKED) && SSMEM_CHECKED
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    (void)alloc_larger();
+    _exit(0); /* not detected */
+  }
+  close(fds[1]);
+  char err[512];
+  size_t len = 0;
+  ssize_t n;
+  while (len < sizeof err - 1 && (n = read(fds[0], err + len, sizeof err - 1 - len)) > 0) len += (size_t)n;
+  err[len] = 0;
+  close(fds[0]);
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  CHECK(strstr(err, "ssmem_alloc: wrong size: larger") != NULL);
+#else
+  CHECK(alloc_larger() == NULL);
+#endif
 }
 
 static void test_release_and_timestamps(void) {
@@ -161,6 +229,7 @@ int main(void) {
   (void)unused_rel;
   (void)unused_list;
   test_alloc_free_reuse();
+  test_other_sizes();
   test_release_and_timestamps();
   test_threads_swap();
   test_thread_exit_frees_its_id();

@@ -143,6 +143,18 @@ class basic_allocator {
     }
     // filling_ in a local: the push stores a pointer, which (to the compiler) may alias
     // filling_; the counter goes first: a size_t store that may alias the set's count.
+    // A leaf on its fast path, like allocate(): no set yet, or the push that fills the set,
+    // goes to deallocate_slow() in tail position (an out-of-line ssmem_free saves no registers).
+    set* s = filling_;
+    if (s == nullptr || s->count() + 1 == s->capacity()) [[unlikely]] return deallocate_slow(obj);
+    ++stats_.freed;
+    s->push(obj);
+    if (bump_on_free_) self_.bump(loc);
+  }
+
+ private:
+  // deallocate() off its fast path: takes a set, or fills and seals it.
+  [[gnu::noinline]] void deallocate_slow(void* obj) noexcept {
     set* s = filling_;
     if (s == nullptr) filling_ = s = take_set(available_, opts_.free_set_size, "ssmem_free");
     ++stats_.freed;
@@ -151,9 +163,10 @@ class basic_allocator {
       filling_ = nullptr;
       seal(s, unstamped_, "ssmem_free");
     }
-    if (bump_on_free_) self_.bump(loc);
+    if (bump_on_free_) self_.bump();
   }
 
+ public:
   /// Owner only. `obj` came from the system allocator (malloc), not from this allocator; it
   /// is given back with Policy::return_to_system once every thread has moved on.
   void release(void* obj, source_location loc = source_location::current()) noexcept {

@@ -107,11 +107,17 @@ static void test_other_sizes(void) {
   /* freed smaller-size objects come back to any size up to the allocator's */
   for (int i = 0; i < 4; i++) ssmem_free(&a, smaller[i]);
   ssmem_free(&a, first);
-  void* again = ssmem_alloc(&a, 16);
-  int reused = again == first;
-  for (int i = 0; i < 4; i++) reused |= again == (void*)smaller[i];
+  /* 35 more frees: two batches of 8 sets of 2 are stamped, the first one is collected */
+  for (int i = 0; i < 35; i++) ssmem_free(&a, ssmem_alloc(&a, 24));
+  int reused = 0;
+  void* again[16];
+  for (int k = 0; k < 16; k++) { /* the first batch: the five above and 11 of the 35 */
+    again[k] = ssmem_alloc(&a, 16);
+    reused |= again[k] == first;
+    for (int i = 0; i < 4; i++) reused |= again[k] == (void*)smaller[i];
+  }
   CHECK(reused);
-  ssmem_free(&a, again);
+  for (int k = 0; k < 16; k++) ssmem_free(&a, again[k]);
   ssmem_alloc_term(&a);
 
 #if defined(SSMEM_CHECKED) && SSMEM_CHECKED

@@ -37,14 +37,11 @@ void register_core(registry& r) {
                      "W1-W2: this library through its C API from a C translation unit, as C programs use it "
                      "(ssmem_alloc_init with SSMEM_DEFAULT_MEM_SIZE per thread, default timestamp policy)",
                      pair_fn<ssmem_c_allocator>(), swap_fn<ssmem_c_scheme>(), nullptr, nullptr});
-  r.peers.push_back({"ssmem-fs4096",
-                     "ssmem with free sets of 4096 objects instead of 507 (one snapshot, i.e. one "
-                     "membarrier, per 4096 frees)",
-                     pair_fn<ssmem_allocator<ssmem::ts_policy::both, 4096>>(), swap_fn<ssmem_scheme<0, 4096>>(),
-                     set_fn<ssmem_scheme<0, 4096>>(), nullptr});
-  r.peers.push_back({"ssmem-rs507",
-                     "W4: ssmem with release sets of 507 objects instead of 3 (one snapshot per 507 releases)",
-                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<507>>()});
+  r.peers.push_back({"ssmem-unbatched",
+                     "ssmem stamping every full set at once (stamp_batch = 0, the original's rule and this "
+                     "library's before batches: one membarrier per 507 frees or per 3 releases)",
+                     pair_fn<ssmem_allocator<ssmem::ts_policy::both, true>>(), swap_fn<ssmem_scheme<true>>(),
+                     set_fn<ssmem_scheme<true>>(), release_fn<ssmem_scheme<true>>()});
   r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
                      pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
   r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",

@@ -15,8 +15,8 @@ namespace bench::peers {
 
 /// W1. `Bump` is the timestamp policy (the default, `both`, is the original's);
 /// bench/pair_loop also counts `none`, the policy of programs that call safe_to_reclaim().
-/// `FreeSet` 0 keeps the default free-set size (507); the throughput program also runs 4096.
-template <ssmem::ts_policy Bump = ssmem::ts_policy::both, std::size_t FreeSet = 0>
+/// `Unbatched` stamps every full set at once (stamp_batch = 0) instead of in batches.
+template <ssmem::ts_policy Bump = ssmem::ts_policy::both, bool Unbatched = false>
 struct ssmem_allocator {
   static constexpr bool tracks_pending = true;
   struct global {
@@ -34,7 +34,7 @@ struct ssmem_allocator {
     static ssmem::options opts() {
       ssmem::options o;
       o.bump_on = Bump;
-      if (FreeSet != 0) o.free_set_size = FreeSet;
+      if (Unbatched) o.stamp_batch = 0;
       return o;
     }
     ssmem::thread_scope scope_;
@@ -42,10 +42,8 @@ struct ssmem_allocator {
   };
 };
 
-/// W2-W4. `ReleaseSet` 0 keeps the default release-set size (3, the original's: a snapshot
-/// every 3 releases); the throughput program also runs W4 with 507 (the free-set size).
-/// `FreeSet` as for ssmem_allocator.
-template <std::size_t ReleaseSet = 0, std::size_t FreeSet = 0>
+/// W2-W4. `Unbatched` as for ssmem_allocator (then W4 stamps every release set of 3).
+template <bool Unbatched = false>
 struct ssmem_scheme {
   static constexpr bool tracks_pending = true;
   struct hook {};
@@ -90,8 +88,7 @@ struct ssmem_scheme {
     static ssmem::options opts(use u) {
       ssmem::options o;
       if (u == use::set) o.bump_on = ssmem::ts_policy::none;
-      if (ReleaseSet != 0) o.release_set_size = ReleaseSet;
-      if (FreeSet != 0) o.free_set_size = FreeSet;
+      if (Unbatched) o.stamp_batch = 0;
       return o;
     }
     ssmem::thread_scope scope_;

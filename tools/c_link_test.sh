@@ -5,11 +5,14 @@
 # //ssmem:ssmem_checked (the checked build, as `make VERSION=DEBUG` builds it). The program
 # is C11, built by the system's cc outside Bazel, and run. The archive's undefined symbols
 # are also listed: none may belong to the C++ runtime.
-# Usage: c_link_test.sh PROGRAM.c HEADER_DIR ARCHIVE...
+# Binary compatibility: OLD_PROGRAM.c, declared as against the original ssmem.h (128-byte
+# allocators), must fail to link against each archive, naming the mismatch (ssmem.h).
+# Usage: c_link_test.sh PROGRAM.c OLD_PROGRAM.c HEADER_DIR ARCHIVE...
 set -euo pipefail
 program="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
-headers="$(cd "$2" && pwd)"
-shift 2
+old_program="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+headers="$(cd "$3" && pwd)"
+shift 3
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -38,6 +41,15 @@ for archive in "$@"; do
     fi
     if ! (cd "${tmp}" && SSMEM_QUIET=1 ./prog); then fail "the program failed (${archive})"; fi
   done
+  cp "${old_program}" "${tmp}/old.c"
+  if out="$(cd "${tmp}" && cc -std=c11 old.c "-L${dir}" -lssmem -lpthread -o old 2>&1)"; then
+    fail "a program compiled against the original ssmem.h linked against ${archive}"
+  elif ! grep -q "SSMEM_ERROR_compiled_against_another_ssmem_h__recompile_against_this_one" <<<"${out}"; then
+    fail "the link of a program compiled against the original ssmem.h failed without naming why: ${out}"
+  else
+    echo "ok: a program compiled against the original ssmem.h does not link:"
+    grep -m1 "SSMEM_ERROR" <<<"${out}"
+  fi
 done
 [[ ${failures} -eq 0 ]] || { echo "${failures} failure(s)"; exit 1; }
 echo "$(cc --version | head -1): $# archive(s) linked into a C program without libstdc++, and ran"

@@ -14,7 +14,13 @@
  * clocks stay correct when threads register after earlier free sets were stamped; the
  * version bump and the collector's snapshot are fenced (correct under the C++ memory model,
  * not only on x86); ssmem_term returns all memory; the `size` given to ssmem_alloc_init is
- * the chunk size, and the first ssmem_alloc fixes the object size of the allocator.
+ * the chunk size, and the first ssmem_alloc fixes the object size of the allocator; when a
+ * chunk cannot be mapped, smaller ones are tried (down to one object) before NULL.
+ *
+ * Linking: `cc prog.c -lssmem -lpthread`, as with the original (no C++ runtime needed).
+ * Source compatible, not binary compatible: see "binary compatibility" below.
+ * Output: ssmem_alloc_init* prints the original's "[ALLOC] initializing allocator with fs
+ * size: N objects" line when `id` is 0; SSMEM_QUIET=1 in the environment silences it.
  */
 #ifndef _SSMEM_H_
 #define _SSMEM_H_

@@ -1,11 +1,12 @@
 /// \file
 /// The allocator: serves one object size to its owner thread. Objects come from the collected
 /// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
-/// free sets; full sets wait unstamped until they hold options::stamp_batch objects, then one
-/// heavy fence and one snapshot stamp them all and they are queued; stamped sets whose clock a
-/// newer clock dominates (I3) are collected, with every older one (I4). Released objects
-/// (ssmem_release) wait in small release sets the same way, then go back to the system. All
-/// lists are owner-only; the only shared state is the domain's records.
+/// free sets; full sets wait unstamped until they hold options::stamp_batch free sets' worth
+/// of objects, then one heavy fence and one snapshot stamp them all and they are queued;
+/// stamped sets whose clock a newer clock dominates (I3) are collected, with every older one
+/// (I4). Released objects (ssmem_release) wait in small release sets the same way, then go
+/// back to the system. All lists are owner-only; the only shared state is the domain's
+/// records. When a chunk cannot be mapped, smaller ones are tried, down to one object's worth.
 #ifndef SSMEM_ALLOCATOR_HPP
 #define SSMEM_ALLOCATOR_HPP
 
@@ -272,11 +273,21 @@ class basic_allocator {
     return obj;
   }
 
+  // A chunk of next_chunk_ bytes; if that cannot be mapped (address space or memory
+  // exhausted), half as much, and so on down to what one object needs; false only when even
+  // that fails. After a fallback the sizes go on from the one that worked.
   [[gnu::noinline]] bool new_chunk() noexcept {
-    std::size_t bytes = next_chunk_;
-    if (bytes < chunk_payload_offset + object_size_) bytes = chunk_payload_offset + object_size_;
-    void* mem = Policy::map_chunk(bytes, opts_.huge_pages);
-    if (mem == nullptr) return false;
+    if (object_size_ > std::size_t(-1) - chunk_payload_offset) return false;
+    const std::size_t need = chunk_payload_offset + object_size_;
+    std::size_t bytes = next_chunk_ < need ? need : next_chunk_;
+    void* mem;
+    bool fell_back = false;
+    while ((mem = Policy::map_chunk(bytes, opts_.huge_pages)) == nullptr) {
+      if (bytes == need) return false;
+      bytes = bytes / 2 < need ? need : bytes / 2;
+      fell_back = true;
+    }
+    if (fell_back) next_chunk_ = bytes;
     auto* c = new (mem) chunk_header{chunks_, bytes};
     chunks_ = c;
     if constexpr (detail::checked) {
@@ -286,7 +297,7 @@ class basic_allocator {
     end_ = static_cast<char*>(mem) + bytes;
     stats_.bytes_reserved += bytes;
     ++stats_.chunks;
-    if (opts_.chunk_doubling && next_chunk_ < opts_.chunk_size_max) {
+    if (!fell_back && opts_.chunk_doubling && next_chunk_ < opts_.chunk_size_max) {
       next_chunk_ = next_chunk_ * 2 > opts_.chunk_size_max ? opts_.chunk_size_max : next_chunk_ * 2;
     }
     return true;

@@ -1,13 +1,21 @@
-// The C API (ssmem.h) and the non-template parts of the C++ API (ssmem.hpp), on the native
-// policy. Per-thread state lives here, in thread_local variables, never in the algorithm.
+// The C API (ssmem.h) on the native policy, and the process-wide state that the C++ API
+// shares with it (the default domain, the innermost thread_scope). Per-thread state lives
+// here, in thread_local variables, never in the algorithm.
+//
+// No C++ runtime: a C program links libssmem.a with `cc prog.c -lssmem -lpthread`, without
+// libstdc++, so this file uses nothing of it -- no operator new, no iostreams, no
+// std::mutex, no function-local statics with dynamic initialisation (__cxa_guard_*), no
+// thread_local with a destructor (__cxa_thread_atexit): static state is constant-initialised,
+// locks are pthread mutexes, thread exit is a pthread key destructor, output is printf.
+// //tools:c_link_test checks the archive's undefined symbols. The parts of the C++ API that
+// need the C++ runtime (exceptions, iostreams) are in ssmem_cxx.cc, another member of the
+// archive, which a C program never pulls in.
 #include "ssmem/ssmem.h"
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <new>
-#include <ostream>
-#include <sstream>
 
 #include <pthread.h>
 
@@ -15,60 +23,51 @@
 
 namespace ssmem {
 
-domain& default_domain() {
-  static domain* d = new domain();  // never destroyed: threads may deregister after main()
-  return *d;
-}
-
 namespace {
+// The default domain: constant-initialised (no guard, no allocation) and never destroyed,
+// since threads may deregister after main() returns.
+union default_domain_storage {
+  domain d;
+  constexpr default_domain_storage() : d() {}
+  ~default_domain_storage() {}
+};
+constinit default_domain_storage the_default_domain;
+
 thread_local thread_scope* innermost_scope = nullptr;
-}
+}  // namespace
+
+domain& default_domain() { return the_default_domain.d; }
 
 thread_scope* innermost_scope_of_this_thread() noexcept { return innermost_scope; }
 
-thread_scope::thread_scope(domain& d) : domain_(&d), rec_(d.register_thread()), outer_(innermost_scope) {
-  if (rec_ == nullptr) throw std::bad_alloc();
-  innermost_scope = this;
+namespace detail {
+thread_scope*& innermost_scope_slot() noexcept { return innermost_scope; }
+
+int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept {
+  int w = std::snprintf(
+      buf, n,
+      "ssmem allocator: object %zu B, reserved %zu B in %zu chunk(s); allocated %" PRIu64
+      " (reused %" PRIu64 "), freed %" PRIu64 ", collected %" PRIu64 "; pending %zu object(s) in %zu"
+      " stamped set(s) + filling, reusable %zu; released %" PRIu64 ", returned %" PRIu64
+      ", release pending %zu; stamps %" PRIu64,
+      s.object_size, s.bytes_reserved, s.chunks, s.allocated, s.reused, s.freed, s.collected,
+      s.pending, s.pending_sets, s.reusable, s.released, s.returned, s.release_pending, s.stamps);
+  if (w < 0 || static_cast<std::size_t>(w) >= n || s.pending_sets == 0) return w;
+  int more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
+                           "; oldest pending set %" PRIu64 " stamp(s) old", s.oldest_pending_age);
+  if (more < 0) return more;
+  w += more;
+  if (static_cast<std::size_t>(w) >= n || s.blocking_slot < 0) return w;
+  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w), ", held back by thread slot %lld",
+                       s.blocking_slot);
+  return more < 0 ? more : w + more;
 }
 
-thread_scope::~thread_scope() {
-  domain_->unregister_thread(rec_);
-  innermost_scope = outer_;
+int format_stats(char* buf, std::size_t n, const domain_stats& s) noexcept {
+  return std::snprintf(buf, n, "ssmem domain: %zu record(s): %zu online, %zu offline, %zu free",
+                       s.slots, s.online, s.offline, s.free);
 }
-
-thread_scope& this_thread() {
-  thread_local thread_scope scope(default_domain());
-  return scope;
-}
-
-void safe_to_reclaim() noexcept {
-  if (innermost_scope != nullptr) innermost_scope->safe_to_reclaim();
-}
-void offline() noexcept {
-  if (innermost_scope != nullptr) innermost_scope->offline();
-}
-void online() noexcept {
-  if (innermost_scope != nullptr) innermost_scope->online();
-}
-
-std::ostream& operator<<(std::ostream& os, const allocator_stats& s) {
-  os << "ssmem allocator: object " << s.object_size << " B, reserved " << s.bytes_reserved
-     << " B in " << s.chunks << " chunk(s); allocated " << s.allocated << " (reused " << s.reused
-     << "), freed " << s.freed << ", collected " << s.collected << "; pending " << s.pending
-     << " object(s) in " << s.pending_sets << " stamped set(s) + filling, reusable " << s.reusable
-     << "; released " << s.released << ", returned " << s.returned << ", release pending "
-     << s.release_pending << "; stamps " << s.stamps;
-  if (s.pending_sets != 0) {
-    os << "; oldest pending set " << s.oldest_pending_age << " stamp(s) old";
-    if (s.blocking_slot >= 0) os << ", held back by thread slot " << s.blocking_slot;
-  }
-  return os;
-}
-
-std::ostream& operator<<(std::ostream& os, const domain_stats& s) {
-  return os << "ssmem domain: " << s.slots << " record(s): " << s.online << " online, "
-            << s.offline << " offline, " << s.free << " free";
-}
+}  // namespace detail
 
 }  // namespace ssmem
 
@@ -79,13 +78,32 @@ using ssmem::detail::fatal;
 
 constexpr std::uint64_t live_magic = 0x4b4f5f4d454d5353ull;  // "SSMEM_OK"
 
+// One registration of a thread with the C API (heap, recycled, never freed). `generation`
+// grows each time a registration ends (ssmem_term, the last ssmem_alloc_term, thread exit):
+// an allocator is live only while the generation it was initialised in is current, so an
+// allocator left behind by a thread that exited -- on a stack that a later thread reuses,
+// still holding the magic word -- reads as not initialised (the checked build's use-before-init
+// and double-init checks), without writing to memory that may no longer be the allocator.
+struct c_registration {
+  std::uint64_t generation;
+  c_registration* next_free;
+};
+
 // What a ssmem_allocator_t holds: the allocator itself (first: ssmem_alloc's pointer is its
-// `this`, no offset to add), a magic word (use-before-init / after-term detection in the
-// checked build), and the thread's list link.
+// `this`, no offset to add), a magic word and the registration it was initialised in
+// (use-before-init / after-term detection in the checked build), and the thread's list link.
 struct c_allocator {
   impl_t impl;
   std::uint64_t magic;
   ssmem_allocator_t* next;
+  c_registration* reg;
+  std::uint64_t generation;
+
+  // Whether it was initialised and not terminated since (its registration still current).
+  bool is_live() const {
+    return magic == live_magic &&
+           __atomic_load_n(&reg->generation, __ATOMIC_RELAXED) == generation;
+  }
 };
 static_assert(sizeof(c_allocator) <= sizeof(ssmem_allocator_t),
               "SSMEM_ALLOCATOR_STORAGE is too small for the allocator");
@@ -93,28 +111,59 @@ static_assert(alignof(c_allocator) <= alignof(ssmem_allocator_t));
 
 c_allocator* as_c(ssmem_allocator_t* a) { return reinterpret_cast<c_allocator*>(a); }
 
-// The calling thread's registration for the C API, and its live allocators.
+// The calling thread's registration for the C API and its live allocators. Trivial (no
+// destructor): thread exit is handled by the pthread key below.
 struct c_thread {
-  ssmem::record* rec = nullptr;
-  ssmem_allocator_t* allocators = nullptr;
-  // A thread that exits without ssmem_term(): its record goes offline so it never blocks
-  // collection again. Its allocators' memory stays mapped (objects may still be in use).
-  ~c_thread() {
-    if (rec == nullptr) return;
-    rec->set_label(-1);  // its id is free for later threads
-    ssmem::default_domain().unregister_thread(rec);
-  }
+  ssmem::record* rec;
+  ssmem_allocator_t* allocators;
+  c_registration* reg;
 };
 thread_local c_thread me;
 
-std::mutex& registration_mutex() {
-  static std::mutex* m = new std::mutex();
-  return *m;
+// Guards the labels (thread ids) and the registrations' free list. Handled across fork()
+// (fork_prepare/fork_parent/fork_child).
+pthread_mutex_t registration_mutex = PTHREAD_MUTEX_INITIALIZER;
+c_registration* free_registrations = nullptr;
+
+// The key whose destructor runs when a registered thread exits without ssmem_term().
+pthread_key_t exit_key;
+pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+void end_registration_locked() {
+  // relaxed: only this thread writes it; readers compare it (diagnostics of misuse).
+  __atomic_store_n(&me.reg->generation, me.reg->generation + 1, __ATOMIC_RELAXED);
+  me.reg->next_free = free_registrations;
+  free_registrations = me.reg;
+  me.reg = nullptr;
+  me.allocators = nullptr;
+  (void)pthread_setspecific(exit_key, nullptr);
+}
+
+// A thread that exits without ssmem_term(): its record goes offline so it never blocks
+// collection again, and its id is free for later threads. Its allocators' memory is left
+// alone (they may sit on the stack being unwound; their objects may still be in use); they
+// are no longer live (generation).
+void on_thread_exit(void*) {
+  pthread_mutex_lock(&registration_mutex);
+  if (me.rec != nullptr) {
+    me.rec->set_label(-1);
+    ssmem::default_domain().unregister_thread(me.rec);
+    me.rec = nullptr;
+  }
+  if (me.reg != nullptr) end_registration_locked();
+  pthread_mutex_unlock(&registration_mutex);
+}
+
+void make_exit_key() {
+  if (pthread_key_create(&exit_key, on_thread_exit) != 0) {
+    fatal("ssmem_alloc_init", "no pthread key left for the thread-exit hook");
+  }
 }
 
 void register_me(int id, const char* api) {
   if (id < 0) fatal(api, "invalid thread id: must be >= 0");
-  std::lock_guard<std::mutex> g(registration_mutex());
+  pthread_once(&exit_key_once, make_exit_key);
+  pthread_mutex_lock(&registration_mutex);
   ssmem::domain& d = ssmem::default_domain();
   for (ssmem::record* r = d.first(); r != nullptr; r = r->next()) {
     if (r != me.rec && r->label() == id) {
@@ -123,23 +172,52 @@ void register_me(int id, const char* api) {
       fatal(api, msg);
     }
   }
+  if (me.reg == nullptr) {
+    c_registration* g = free_registrations;
+    if (g != nullptr) {
+      free_registrations = g->next_free;
+    } else {
+      g = static_cast<c_registration*>(std::calloc(1, sizeof(c_registration)));
+      if (g == nullptr) fatal(api, "out of memory for a thread registration");
+    }
+    me.reg = g;
+    (void)pthread_setspecific(exit_key, g);  // non-null: on_thread_exit runs at exit
+  }
   if (me.rec == nullptr) {
     me.rec = d.register_thread();
     if (me.rec == nullptr) fatal(api, "out of memory for a thread record");
   }
   me.rec->set_label(id);
+  pthread_mutex_unlock(&registration_mutex);
 }
 
 void unregister_me() {
-  std::lock_guard<std::mutex> g(registration_mutex());
+  pthread_mutex_lock(&registration_mutex);
   me.rec->set_label(-1);
   ssmem::default_domain().unregister_thread(me.rec);
   me.rec = nullptr;
+  if (me.reg != nullptr) end_registration_locked();
+  pthread_mutex_unlock(&registration_mutex);
 }
 
-// fork(): in the child only the forking thread exists. Every other registered record of the
-// default domain is abandoned (offline and free), or it would block collection forever.
-void after_fork_in_child() {
+// fork(): every lock of the library is taken before fork() and released after it in the
+// parent, and re-initialised in the child (where only the forking thread exists, so no other
+// thread can be inside a critical section): the registration mutex, then the checked
+// registry's. In the child, every other registered record of the default domain is
+// abandoned (offline and free), or it would block collection forever.
+void fork_prepare() {
+  pthread_mutex_lock(&registration_mutex);
+  if constexpr (ssmem::detail::checked) ssmem::detail::checked_registry::instance().lock_for_fork();
+}
+
+void fork_parent() {
+  if constexpr (ssmem::detail::checked) ssmem::detail::checked_registry::instance().unlock_after_fork();
+  pthread_mutex_unlock(&registration_mutex);
+}
+
+void fork_child() {
+  if constexpr (ssmem::detail::checked) ssmem::detail::checked_registry::instance().reset_in_child();
+  pthread_mutex_init(&registration_mutex, nullptr);
   ssmem::domain& d = ssmem::default_domain();
   for (ssmem::record* r = d.first(); r != nullptr; r = r->next()) {
     bool mine = r == me.rec;
@@ -152,22 +230,30 @@ void after_fork_in_child() {
       d.abandon_dead_owner(r);
     }
   }
-  ::new (&registration_mutex()) std::mutex();  // another thread may have held it at fork()
 }
 
-[[maybe_unused]] const bool fork_handler_installed = [] {
-  return pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0;
-}();
+// Installed during static initialisation (before main, so before any thread can take a lock).
+[[maybe_unused]] const bool fork_handlers_installed =
+    pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
 
 c_allocator* checked_allocator(ssmem_allocator_t* a, const char* api) {
   c_allocator* c = as_c(a);
   if constexpr (ssmem::detail::checked) {
     if (a == nullptr) fatal(api, "null allocator");
-    if (c->magic != live_magic) {
-      fatal(api, "allocator used before ssmem_alloc_init (or after ssmem_alloc_term)", a);
+    if (!c->is_live()) {
+      fatal(api, "allocator used before ssmem_alloc_init (or after ssmem_alloc_term, or after its thread exited)", a);
     }
   }
   return c;
+}
+
+// The original prints this line when an allocator of thread id 0 is initialised;
+// SSMEM_QUIET=1 in the environment silences it.
+void print_init_line(int id, std::size_t free_set_size) {
+  if (id != 0) return;
+  const char* quiet = std::getenv("SSMEM_QUIET");
+  if (quiet != nullptr && quiet[0] != '\0' && quiet[0] != '0') return;
+  std::printf("[ALLOC] initializing allocator with fs size: %zu objects\n", free_set_size);
 }
 
 void print_clock(const ssmem::vector_clock<ssmem::native_policy>& c) {
@@ -201,11 +287,12 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
     fatal("ssmem_alloc_init", "invalid timestamp policy (expected SSMEM_TS_INCR_ON_*)");
   }
   if constexpr (ssmem::detail::checked) {
-    if (as_c(a)->magic == live_magic) {
+    if (as_c(a)->is_live()) {
       fatal("ssmem_alloc_init", "allocator initialised twice (ssmem_alloc_term it first)", a);
     }
   }
   register_me(id, "ssmem_alloc_init");
+  print_init_line(id, free_set_size);
   ssmem::options o;
   o.chunk_size = size;
   o.free_set_size = free_set_size;
@@ -218,6 +305,8 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
   o.bump_on = static_cast<ssmem::ts_policy>(ts_incr_on);
   auto* c = as_c(a);
   c->magic = live_magic;
+  c->reg = me.reg;
+  c->generation = me.reg->generation;
   c->next = me.allocators;
   ::new (&c->impl) impl_t(ssmem::default_domain(), *me.rec, 0, o);
   me.allocators = a;
@@ -238,7 +327,9 @@ void ssmem_alloc_term(ssmem_allocator_t* a) {
   }
   ssmem_allocator_t** link = &me.allocators;
   while (*link != nullptr && *link != a) link = &as_c(*link)->next;
-  if (*link == nullptr) fatal("ssmem_alloc_term", "allocator belongs to another thread", a);
+  if (*link == nullptr) {
+    fatal("ssmem_alloc_term", "allocator belongs to another thread (live or exited)", a);
+  }
   *link = c->next;
   c->impl.~impl_t();
   c->magic = 0;
@@ -331,9 +422,11 @@ void ssmem_available_list_print(ssmem_allocator_t* a) {
 
 void ssmem_stats_print(ssmem_allocator_t* a) {
   impl_t& im = checked_allocator(a, "ssmem_stats_print")->impl;
-  std::ostringstream os;
-  os << im.stats() << "\n" << ssmem::default_domain().stats() << "\n";
-  std::fputs(os.str().c_str(), stdout);
+  char line[640];
+  ssmem::detail::format_stats(line, sizeof line, im.stats());
+  std::printf("%s\n", line);
+  ssmem::detail::format_stats(line, sizeof line, ssmem::default_domain().stats());
+  std::printf("%s\n", line);
 }
 
 void ssmem_all_list_print(ssmem_allocator_t* a, int id) {

@@ -14,7 +14,13 @@
  * clocks stay correct when threads register after earlier free sets were stamped; the
  * version bump and the collector's snapshot are fenced (correct under the C++ memory model,
  * not only on x86); ssmem_term returns all memory; the `size` given to ssmem_alloc_init is
- * the chunk size, and the first ssmem_alloc fixes the object size of the allocator.
+ * the chunk size, and the first ssmem_alloc fixes the object size of the allocator; when a
+ * chunk cannot be mapped, smaller ones are tried (down to one object) before NULL.
+ *
+ * Linking: `cc prog.c -lssmem -lpthread`, as with the original (no C++ runtime needed).
+ * Source compatible, not binary compatible: see "binary compatibility" below.
+ * Output: ssmem_alloc_init* prints the original's "[ALLOC] initializing allocator with fs
+ * size: N objects" line when `id` is 0; SSMEM_QUIET=1 in the environment silences it.
  */
 #ifndef _SSMEM_H_
 #define _SSMEM_H_
@@ -75,7 +81,7 @@ extern "C" {
 
 /** An allocator: opaque storage for the library's allocator object (a complete type, so it
    can be placed in arrays, embedded and sized with sizeof, as with the original). */
-#define SSMEM_ALLOCATOR_STORAGE (8 * CACHE_LINE_SIZE)
+#define SSMEM_ALLOCATOR_STORAGE (9 * CACHE_LINE_SIZE)
 /** An allocator (opaque storage; see above). */
 typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_allocator {
   union {
@@ -121,38 +127,61 @@ typedef struct ssmem_list {
   struct ssmem_list* next;  /**< next node */
 } ssmem_list_t;
 
+/* ---- binary compatibility ----
+   ssmem_allocator_t is SSMEM_ALLOCATOR_STORAGE (576) bytes here, 128 in the original: a
+   program compiled against the original ssmem.h would hand the library allocators too small
+   for it. So every function that takes an allocator has a versioned symbol name (an asm
+   label: the C name stays, the linker sees NAME_abi2), and libssmem.a defines the original
+   names only in a trap member (ssmem_abi_trap.cc) that refers to an undefined symbol. An
+   object compiled against the original header fails to link, with
+
+     undefined reference to `SSMEM_ERROR_compiled_against_another_ssmem_h__recompile_against_this_one'
+
+   rather than crashing at run time. Recompiling against this header is all it takes (the
+   API is the original's). See docs/using_without_bazel.md. */
+/** The symbol name of a function that takes an ssmem_allocator_t (see above). */
+#define SSMEM_ABI_NAME(name) __asm__(#name "_abi2")
+
 /* ---- interface ---- */
 
 /** Initialise allocator `a` for the calling thread: `size` is the first chunk size (usually
    SSMEM_DEFAULT_MEM_SIZE); registers the thread (label `id`) if it is not yet registered.
    Aborts with a message if `id` is negative, or already used by another live thread. */
-void ssmem_alloc_init(ssmem_allocator_t* a, size_t size, int id);
+void ssmem_alloc_init(ssmem_allocator_t* a, size_t size, int id)
+    SSMEM_ABI_NAME(ssmem_alloc_init);
 /** As ssmem_alloc_init, with `free_set_size` objects per free set. */
-void ssmem_alloc_init_fs_size(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id);
+void ssmem_alloc_init_fs_size(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id)
+    SSMEM_ABI_NAME(ssmem_alloc_init_fs_size);
 /** Extension: as above, choosing the timestamp policy (SSMEM_TS_INCR_ON_*) per allocator. */
 void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size, int id,
-                         int ts_incr_on);
+                         int ts_incr_on)
+    SSMEM_ABI_NAME(ssmem_alloc_init_ts);
 /** Register the calling thread for timestamps without an allocator (`a` may be NULL). */
-void ssmem_gc_thread_init(ssmem_allocator_t* a, int id);
+void ssmem_gc_thread_init(ssmem_allocator_t* a, int id)
+    SSMEM_ABI_NAME(ssmem_gc_thread_init);
 /** Terminate every allocator of the calling thread, free all their memory, and deregister
    the thread. */
 void ssmem_term();
 /** Terminate allocator `a` and free all its memory. Precondition (as in the original): no
    thread uses its objects any more, and none of them sits in another allocator's free set.
    The thread is deregistered when its last allocator terminates. */
-void ssmem_alloc_term(ssmem_allocator_t* a);
+void ssmem_alloc_term(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_alloc_term);
 
 /** An object of `size` bytes from `a`. The first call fixes the allocator's object size;
    a later call with a smaller size is served an object of the allocator's size (as in the
    original). NULL when memory runs out or `size` exceeds the object size (the checked build
    aborts instead, naming the wrong size). */
-void* ssmem_alloc(ssmem_allocator_t* a, size_t size);
+void* ssmem_alloc(ssmem_allocator_t* a, size_t size)
+    SSMEM_ABI_NAME(ssmem_alloc);
 /** Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
    once every thread has moved on. ssmem_free(a, NULL) does nothing. */
-void ssmem_free(ssmem_allocator_t* a, void* obj);
+void ssmem_free(ssmem_allocator_t* a, void* obj)
+    SSMEM_ABI_NAME(ssmem_free);
 /** Give `obj`, memory from malloc(), back to the system with free() once every thread has
    moved on. ssmem_release(a, NULL) does nothing. */
-void ssmem_release(ssmem_allocator_t* a, void* obj);
+void ssmem_release(ssmem_allocator_t* a, void* obj)
+    SSMEM_ABI_NAME(ssmem_release);
 
 /** The calling thread holds no reference to ssmem memory read before this call. */
 void ssmem_ts_next();
@@ -175,16 +204,21 @@ size_t ssmem_ts_set_size(void);
 void ssmem_ts_set_print(size_t* set);
 
 /** Prints the filling free set and the stamped ones, oldest first, with their clocks. */
-void ssmem_free_list_print(ssmem_allocator_t* a);
+void ssmem_free_list_print(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_free_list_print);
 /** Prints the collected (reusable) sets. */
-void ssmem_collected_list_print(ssmem_allocator_t* a);
+void ssmem_collected_list_print(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_collected_list_print);
 /** Prints the recycled empty sets. */
-void ssmem_available_list_print(ssmem_allocator_t* a);
+void ssmem_available_list_print(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_available_list_print);
 /** Prints one line: stamped and collected set counts, labelled with `id`. */
-void ssmem_all_list_print(ssmem_allocator_t* a, int id);
+void ssmem_all_list_print(ssmem_allocator_t* a, int id)
+    SSMEM_ABI_NAME(ssmem_all_list_print);
 /** Extension: counters of `a` (pending objects, oldest pending set's age, the thread slot
    holding collection back) and of the default domain, one line each, on stdout. */
-void ssmem_stats_print(ssmem_allocator_t* a);
+void ssmem_stats_print(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_stats_print);
 
 #ifdef __cplusplus
 }

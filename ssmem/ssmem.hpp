@@ -14,8 +14,8 @@
 #define SSMEM_SSMEM_HPP
 
 #include <cstddef>
-#include <iosfwd>
 #include <new>
+#include <ostream>
 #include <type_traits>
 #include <utility>
 
@@ -31,18 +31,48 @@ using domain = basic_domain<native_policy>;
 /// A thread record of the native policy.
 using record = thread_record<native_policy>;
 
-/// The process-wide domain that the C API uses; created on first use, never destroyed (so a
+/// The process-wide domain that the C API uses; constant-initialised, never destroyed (so a
 /// thread that outlives main() can still deregister safely).
 domain& default_domain();
+
+class thread_scope;
+
+namespace detail {
+// Defined in ssmem.cc, which is built without the C++ runtime (a C program links libssmem.a
+// without libstdc++). What needs the runtime -- exceptions, thread_local objects with
+// destructors, iostreams -- is inline here, compiled into the C++ program that uses it.
+/// The calling thread's innermost-scope slot.
+thread_scope*& innermost_scope_slot() noexcept;
+/// One line of statistics, as operator<< prints it, into `buf` (snprintf's contract).
+int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept;
+/// As above, for a domain.
+int format_stats(char* buf, std::size_t n, const domain_stats& s) noexcept;
+/// Throws std::bad_alloc from out of line, so that the callers' fast paths inline (without
+/// exceptions, -fno-exceptions: aborts with a message).
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_bad_alloc() {
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+  throw std::bad_alloc();
+#else
+  fatal("ssmem", "out of memory (std::bad_alloc, built without exceptions)");
+#endif
+}
+}  // namespace detail
 
 /// Registration of the calling thread in a domain, for the scope's lifetime. Scopes nest:
 /// ssmem::safe_to_reclaim() bumps the innermost one of the calling thread.
 class thread_scope {
  public:
   /// Registers the calling thread. Throws std::bad_alloc when no record can be created.
-  explicit thread_scope(domain& d = default_domain());
+  explicit thread_scope(domain& d = default_domain())
+      : domain_(&d), rec_(d.register_thread()), outer_(detail::innermost_scope_slot()) {
+    if (rec_ == nullptr) detail::throw_bad_alloc();
+    detail::innermost_scope_slot() = this;
+  }
   /// Deregisters: the record goes offline and is adopted by a later thread, never freed.
-  ~thread_scope();
+  ~thread_scope() {
+    domain_->unregister_thread(rec_);
+    detail::innermost_scope_slot() = outer_;
+  }
   thread_scope(const thread_scope&) = delete;
   thread_scope& operator=(const thread_scope&) = delete;
 
@@ -78,17 +108,26 @@ class thread_scope {
 /// The calling thread's own scope in default_domain(), created on first use and destroyed
 /// (the thread deregistered) when the thread exits: the thread-exit hook for programs that
 /// do not manage a thread_scope themselves. Throws std::bad_alloc like thread_scope.
-thread_scope& this_thread();
+inline thread_scope& this_thread() {
+  thread_local thread_scope scope(default_domain());
+  return scope;
+}
 
 /// The innermost thread_scope of the calling thread, or nullptr.
 thread_scope* innermost_scope_of_this_thread() noexcept;
 
 /// Bumps the innermost thread_scope of the calling thread; does nothing without one.
-void safe_to_reclaim() noexcept;
+inline void safe_to_reclaim() noexcept {
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->safe_to_reclaim();
+}
 /// offline() of the innermost thread_scope of the calling thread (none: no-op).
-void offline() noexcept;
+inline void offline() noexcept {
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->offline();
+}
 /// online() of the innermost thread_scope of the calling thread (none: no-op).
-void online() noexcept;
+inline void online() noexcept {
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->online();
+}
 
 /// Offline for the guard's lifetime, e.g. around a blocking call.
 class offline_guard {
@@ -109,14 +148,17 @@ class offline_guard {
 };
 
 /// Human-readable allocator statistics, one line.
-std::ostream& operator<<(std::ostream& os, const allocator_stats& s);
+inline std::ostream& operator<<(std::ostream& os, const allocator_stats& s) {
+  char line[640];
+  detail::format_stats(line, sizeof line, s);
+  return os << line;
+}
 /// Human-readable domain statistics, one line.
-std::ostream& operator<<(std::ostream& os, const domain_stats& s);
-
-namespace detail {
-/// Throws std::bad_alloc from out of line, so that the callers' fast paths inline.
-[[noreturn, gnu::noinline, gnu::cold]] inline void throw_bad_alloc() { throw std::bad_alloc(); }
-}  // namespace detail
+inline std::ostream& operator<<(std::ostream& os, const domain_stats& s) {
+  char line[160];
+  detail::format_stats(line, sizeof line, s);
+  return os << line;
+}
 
 /// An allocator of one object size for the thread of `scope`.
 class allocator {
@@ -164,12 +206,16 @@ class object_pool {
   T* create(Args&&... args) {
     void* p = impl_.allocate();
     if (p == nullptr) [[unlikely]] detail::throw_bad_alloc();
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
     try {
       return ::new (p) T(std::forward<Args>(args)...);
     } catch (...) {
       impl_.deallocate(p);
       throw;
     }
+#else
+    return ::new (p) T(std::forward<Args>(args)...);
+#endif
   }
 
   /// Runs ~T() now and frees the memory for reuse after the grace period. Readers that still

@@ -118,7 +118,8 @@ done
 
 put "${lib}" "${libdir}/libssmem.a"
 
-# libssmem.a is C++ (libstdc++) and uses threads: a C program linking it needs both.
+# libssmem.a needs only libc and threads (no C++ runtime): the original's link line. A C++
+# program gets libstdc++ from the c++ driver, as always.
 cat >"${libdir}/pkgconfig/ssmem.pc.tmp" <<PC
 prefix=${prefix}
 exec_prefix=\${prefix}
@@ -129,7 +130,7 @@ Name: ssmem
 Description: object allocator with epoch-based memory reclamation (C and C++20 APIs)
 Version: 0.1.0
 Cflags: -I\${includedir}
-Libs: -L\${libdir} -lssmem -lstdc++ -lpthread
+Libs: -L\${libdir} -lssmem -lpthread
 PC
 chmod 644 "${libdir}/pkgconfig/ssmem.pc.tmp"
 mv -f "${libdir}/pkgconfig/ssmem.pc.tmp" "${libdir}/pkgconfig/ssmem.pc"

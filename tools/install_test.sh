@@ -22,6 +22,10 @@ libs="$(pkg-config --libs ssmem)"
 echo "pkg-config --cflags ssmem: ${cflags}"
 echo "pkg-config --libs ssmem:   ${libs}"
 [[ "${cflags}" == *"-I${prefix}/include"* ]] || { echo "FAIL: Cflags lack -I${prefix}/include"; exit 1; }
+# The original's link line, nothing more (no -lstdc++: the library needs no C++ runtime).
+libs="$(echo ${libs})"  # pkg-config ends the line with a space
+[[ "${libs}" == "-L${prefix}/lib -lssmem -lpthread" ]] ||
+  { echo "FAIL: Libs is '${libs}', expected '-L${prefix}/lib -lssmem -lpthread'"; exit 1; }
 
 cd "${tmp}"
 # shellcheck disable=SC2086  # word splitting of pkg-config's flags is intended

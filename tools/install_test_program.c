@@ -1,6 +1,6 @@
 /* A C program against an installed ssmem: the original API, as the original's users wrote
    it (#include <ssmem.h>, link -lssmem). Freed objects must come back after a grace period
-   (a single thread is always past it once its free set is full), values must survive. */
+   (a single thread is always past it once a later batch of full sets is due for a stamp), values must survive. */
 #include <ssmem.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 int main(void) {
   ssmem_allocator_t a;
   ssmem_alloc_init_fs_size(&a, SSMEM_DEFAULT_MEM_SIZE, 4, 0);
-  enum { rounds = 64 };
+  enum { rounds = 128 }; /* free sets of 4, stamped 8 sets at a time: reuse from round 65 on */
   uintptr_t seen[rounds];
   size_t reused = 0;
   for (int i = 0; i < rounds; ++i) {

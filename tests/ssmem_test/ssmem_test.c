@@ -339,10 +339,11 @@ static double now_seconds(void) {
 int main(int argc, char** argv) {
   parse_args(argc, argv);
 
-  printf("## Duration: %ld ms / #Threads: %ld / #Allocators: %ld / Range: %ld / "
-         "Free set: %ld / Hold: %ld / Releases: %d / Nothing: %d\n",
-         cfg.duration_ms, cfg.threads, cfg.allocators, cfg.range, cfg.free_set_size,
-         cfg.hold, cfg.releases, cfg.nothing);
+  /* The original's parameter line, then the settings it did not print (extensions). */
+  printf("# allocators: %ld / threads: %ld / range: %ld / do releases: %d / do nothing: %d\n",
+         cfg.allocators, cfg.threads, cfg.range, cfg.releases, cfg.nothing);
+  printf("## duration: %ld ms / free set: %ld / hold: %ld\n", cfg.duration_ms,
+         cfg.free_set_size, cfg.hold);
   fflush(stdout);
 
   /* The initial objects come from ssmem too (the threads free them into their allocators),

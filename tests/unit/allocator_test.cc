@@ -250,11 +250,55 @@ TEST_CASE("an object larger than a chunk still gets a chunk that fits it") {
 TEST_CASE("allocation failure returns nullptr and leaves the allocator usable") {
   fixture f;
   ssmem::options o;
-  o.chunk_size = std::size_t{1} << 62;  // no system can map this
+  o.chunk_size = 4096;
   o.chunk_doubling = false;
-  allocator a(f.d, *f.me, 16, o);
+  allocator a(f.d, *f.me, std::size_t{1} << 62, o);  // no system can map one such object
   CHECK(a.allocate() == nullptr);
   CHECK(a.stats().allocated == 0);
+  CHECK(a.stats().chunks == 0);
+}
+
+// The native policy, except that chunks above `map_limit` bytes cannot be mapped (as when
+// the address space runs out); counts the attempts.
+struct limited_policy : ssmem::native_policy {
+  static inline std::size_t map_limit = 0;
+  static inline int map_attempts = 0;
+  static void* map_chunk(std::size_t bytes, bool huge_pages) noexcept {
+    ++map_attempts;
+    return bytes > map_limit ? nullptr : ssmem::native_policy::map_chunk(bytes, huge_pages);
+  }
+};
+
+TEST_CASE("a chunk that cannot be mapped falls back to smaller ones, down to one object") {
+  ssmem::basic_domain<limited_policy> d;
+  auto* me = d.register_thread();
+  {
+    limited_policy::map_limit = std::size_t{1} << 20;
+    limited_policy::map_attempts = 0;
+    ssmem::options o;
+    o.chunk_size = std::size_t{64} << 20;
+    ssmem::basic_allocator<limited_policy> a(d, *me, 64, o);
+    REQUIRE(a.allocate() != nullptr);
+    CHECK(limited_policy::map_attempts == 7);  // 64, 32, 16, 8, 4, 2, 1 MiB
+    CHECK(a.stats().bytes_reserved == std::size_t{1} << 20);
+    // The next chunk starts from the size that worked (one attempt, not seven).
+    std::size_t per_chunk = ((std::size_t{1} << 20) - 64) / 64;
+    for (std::size_t i = 1; i < per_chunk; ++i) REQUIRE(a.allocate() != nullptr);
+    CHECK(a.stats().chunks == 1);
+    limited_policy::map_attempts = 0;
+    REQUIRE(a.allocate() != nullptr);
+    CHECK(limited_policy::map_attempts == 1);
+    CHECK(a.stats().chunks == 2);
+    // Down to what one object needs (64 B header + 64 B object), and no further.
+    limited_policy::map_limit = 128;
+    std::size_t left = ((std::size_t{1} << 20) - 64) / 64 - 1;
+    for (std::size_t i = 0; i < left; ++i) REQUIRE(a.allocate() != nullptr);
+    REQUIRE(a.allocate() != nullptr);
+    CHECK(a.stats().bytes_reserved == (std::size_t{2} << 20) + 128);
+    limited_policy::map_limit = 127;
+    CHECK(a.allocate() == nullptr);
+  }
+  d.unregister_thread(me);
 }
 
 TEST_CASE("fresh objects are zero, and reused ones too with zero_memory") {

@@ -340,6 +340,17 @@ class basic_allocator {
       collect(clock_);
       if (!pending_.empty() || !rel_pending_.empty()) {
         ++stats_.deferred;
+        // Back-pressure: a thread that holds the oldest stamped sets back (on time-shared
+        // cores, one that is not running) is given the processor once the sets waiting for a
+        // stamp exceed stamp_backlog batches, instead of carving ever more chunk memory.
+        if constexpr (has_yield) {
+          const std::size_t batch = opts_.stamp_batch != 0 ? opts_.stamp_batch : 1;
+          if (unstamped_.objects() + rel_unstamped_.objects() >=
+              opts_.stamp_backlog * batch * opts_.free_set_size) {
+            ++stats_.yields;
+            Policy::yield();
+          }
+        }
         return;
       }
     }
@@ -398,6 +409,7 @@ class basic_allocator {
     }
     collected_.push(s);
   }
+  static constexpr bool has_yield = requires { Policy::yield(); };
   static constexpr bool has_poison = requires(const void* p, std::size_t n) {
     Policy::poison(p, n);
     Policy::unpoison(p, n);

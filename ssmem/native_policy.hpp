@@ -9,6 +9,7 @@
 #include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -224,6 +225,10 @@ struct native_policy {
     (void)p, (void)bytes;
 #endif
   }
+
+  /// Optional (see policy.hpp): gives up the processor (sched_yield), for the allocator's
+  /// back-pressure when another online thread holds collection back.
+  static void yield() noexcept { ::sched_yield(); }
 
   /// free(): where released objects go.
   static void return_to_system(void* p) noexcept { std::free(p); }

@@ -26,6 +26,12 @@ struct options {
   /// §3, "Stamping in batches"). 0: every full set is stamped at once, as in the original
   /// [SSMEM_STAMP_BATCH].
   std::size_t stamp_batch = 8;
+  /// When full sets wait unstamped for stamp_backlog batches (of max(stamp_batch, 1) free
+  /// sets' worth) or more because an online thread holds the oldest stamped sets back, each
+  /// further full set yields the processor once (Policy::yield: sched_yield), so that a
+  /// descheduled thread can run (docs/design.md §3). 0: yield at every deferred stamp;
+  /// SIZE_MAX: never [SSMEM_STAMP_BACKLOG].
+  std::size_t stamp_backlog = 4;
   std::size_t chunk_size = std::size_t{32} << 20;     ///< first chunk, bytes [SSMEM_DEFAULT_MEM_SIZE]
   bool chunk_doubling = true;                         ///< each new chunk doubles [SSMEM_MEM_SIZE_DOUBLE]
   std::size_t chunk_size_max = std::size_t{4} << 30;  ///< cap of the doubling [SSMEM_MEM_SIZE_MAX]
@@ -54,6 +60,7 @@ struct allocator_stats {
   std::uint64_t stamps = 0;             ///< stamps taken (heavy fence + snapshot; one per batch of full sets)
   std::uint64_t probes = 0;             ///< versions read without a fence, to collect before a stamp
   std::uint64_t deferred = 0;           ///< stamps put off because a stamped set was still held back
+  std::uint64_t yields = 0;             ///< processor yields for a thread holding collection back
   std::size_t unstamped = 0;            ///< objects in full sets waiting for the next stamp
   std::uint64_t oldest_pending_age = 0; ///< stamps taken or put off since the oldest waiting set's stamp
   /// Slot of a thread holding the oldest waiting set back (online, version unchanged since

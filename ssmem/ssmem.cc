@@ -298,6 +298,7 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
   o.free_set_size = free_set_size;
   o.release_set_size = SSMEM_GC_RLSE_SET_SIZE;
   o.stamp_batch = SSMEM_STAMP_BATCH;
+  o.stamp_backlog = SSMEM_STAMP_BACKLOG;
   o.chunk_doubling = SSMEM_MEM_SIZE_DOUBLE != 0;
   o.chunk_size_max = static_cast<std::size_t>(SSMEM_MEM_SIZE_MAX);
   o.zero_memory = SSMEM_ZERO_MEMORY != 0;

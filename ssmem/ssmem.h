@@ -41,6 +41,9 @@ extern "C" {
    fence and one snapshot stamp them all (extension; 0: every full set at once, as the
    original) */
 #define SSMEM_STAMP_BATCH 8
+/** while another online thread holds collection back and this many batches wait unstamped,
+   each further full set yields the processor (extension; sched_yield) */
+#define SSMEM_STAMP_BACKLOG 4
 /** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
 /** 1: each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */

@@ -34,7 +34,10 @@ struct ssmem_allocator {
     static ssmem::options opts() {
       ssmem::options o;
       o.bump_on = Bump;
-      if (Unbatched) o.stamp_batch = 0;
+      if (Unbatched) {
+        o.stamp_batch = 0;
+        o.stamp_backlog = static_cast<std::size_t>(-1);
+      }
       return o;
     }
     ssmem::thread_scope scope_;
@@ -88,7 +91,10 @@ struct ssmem_scheme {
     static ssmem::options opts(use u) {
       ssmem::options o;
       if (u == use::set) o.bump_on = ssmem::ts_policy::none;
-      if (Unbatched) o.stamp_batch = 0;
+      if (Unbatched) {
+        o.stamp_batch = 0;
+        o.stamp_backlog = static_cast<std::size_t>(-1);
+      }
       return o;
     }
     ssmem::thread_scope scope_;

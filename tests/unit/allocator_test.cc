@@ -102,6 +102,8 @@ TEST_CASE("an idle online thread defers stamps (no heavy fence) until it moves o
   for (int i = 0; i < 39; ++i) a.deallocate(objs[i]);
   CHECK(a.stats().stamps == 1);  // only the first set; the other 38 wait unstamped
   CHECK(a.stats().deferred == 38);
+  // From 4 waiting sets on (stamp_backlog 4 batches of one set), each deferral yields once.
+  CHECK(a.stats().yields == 35);
   CHECK(a.stats().collected == 0);
   CHECK(a.stats().blocking_slot == static_cast<long long>(f.other->index()));
   f.other->bump();

@@ -113,6 +113,13 @@ struct config {
     return sanitized() ? static_cast<std::size_t>(r.between(2, 8))
                        : static_cast<std::size_t>(r.between(2, 64));
   }
+  /// Stamp batches from 0 (every full set at once) to 4 sets, and a backlog that yields early
+  /// or never: every path of stamp_or_defer() (stamp, probe, deferral, yield) is taken.
+  void stamp_options(rng& r, ssmem::options& o) const {
+    o.stamp_batch = static_cast<std::size_t>(r.between(0, 4));
+    o.stamp_backlog = r.between(0, 1) == 0 ? static_cast<std::size_t>(r.between(0, 2))
+                                           : static_cast<std::size_t>(-1);
+  }
 };
 
 /// A deadline that stops the workers of one phase: time is up, or a failure was seen.

@@ -1,6 +1,6 @@
 /// \file
 /// The allocator: serves one object size to its owner thread. Objects come from the collected
-/// sets first, else are bump-allocated from chunks (doubling up to a cap). Freed objects fill
+/// sets first, else are carved from chunks (doubling up to a cap). Freed objects fill
 /// free sets; full sets wait unstamped until they hold options::stamp_batch free sets' worth
 /// of objects, then one heavy fence and one snapshot stamp them all and they are queued;
 /// stamped sets whose clock a newer clock dominates (I3) are collected, with every older one
@@ -250,10 +250,10 @@ class basic_allocator {
       if (filling_ != nullptr && !filling_->empty()) {
         obj = filling_->pop();
       } else {
-        obj = bump();
+        obj = carve();
       }
     } else {
-      obj = bump();
+      obj = carve();
     }
     if (obj == nullptr) return nullptr;
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
@@ -262,8 +262,9 @@ class basic_allocator {
     return obj;
   }
 
-  // A new chunk when the current one is used up; allocate() inlines the check of its room.
-  [[gnu::always_inline]] void* bump() noexcept {
+  // Carves the next object from the current chunk (a new chunk when it is used up);
+  // allocate() inlines the check of its room.
+  [[gnu::always_inline]] void* carve() noexcept {
     if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
       if (object_size_ == 0) object_size_ = normalize_object_size(1);
       if (!new_chunk()) return nullptr;

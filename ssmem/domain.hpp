@@ -64,9 +64,11 @@ class basic_domain {
     for (;;) {
       r->next_.store(head, loc);
       r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
-      // [S7] release on success, pairs with [S6]/[S11]: readers of the new head see its index,
-      // next and initial (offline) version. acquire on failure, pairs with a concurrent [S7]:
-      // we read the new head's index on the next round.
+      // [S7] acq_rel on success, pairs with [S6]/[S11]: its release half makes the new head's
+      // index, next and initial (offline) version visible to every reader (the acquire half
+      // adds nothing the algorithm needs: the head we link to was read by [S6] or by a failed
+      // round's acquire; it is kept as checked). acquire on failure, pairs with a concurrent
+      // [S7]: we read the new head's index on the next round.
       if (head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
                                         std::memory_order_acquire, loc)) {
         break;

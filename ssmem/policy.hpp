@@ -23,12 +23,14 @@
 ///                                        nullptr on failure;
 ///   static void* map_chunk(size_t bytes, bool huge_pages) / unmap_chunk(p, bytes)
 ///                                     -- large, zero-filled, cache-line aligned chunks that
-///                                        objects are bump-allocated from; nullptr on failure;
+///                                        objects are carved from; nullptr on failure;
 ///   static void return_to_system(void* p)
+///                                     -- what ssmem_release hands memory to (free());
 ///   optional: static void poison(p, bytes) / unpoison(p, bytes)
 ///                                     -- called when collected objects become reusable and
-///                                        when one is handed out again (sanitizer hooks).
-///                                     -- what ssmem_release hands memory to (free()).
+///                                        when one is handed out again (sanitizer hooks);
+///   optional: static void yield()     -- gives up the processor (the allocator's
+///                                        back-pressure; no memory effect).
 #ifndef SSMEM_POLICY_HPP
 #define SSMEM_POLICY_HPP
 

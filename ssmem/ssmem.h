@@ -191,9 +191,11 @@ void ssmem_ts_next();
 /** the original's name for ssmem_ts_next() */
 #define SSMEM_SAFE_TO_RECLAIM() ssmem_ts_next()
 
-/** Extension: an offline thread holds no references and blocks no collection. */
+/** Extension: an offline thread holds no references and blocks no collection. Idempotent:
+    a second call while offline does nothing (docs/porting.md: an unconditional version
+    step would flip an offline thread back to "online" and a later online one to "offline"). */
 void ssmem_thread_offline(void);
-/** Extension: back online after ssmem_thread_offline(). */
+/** Extension: back online after ssmem_thread_offline(); a no-op while online. */
 void ssmem_thread_online(void);
 
 /* ---- debug/help functions ---- */

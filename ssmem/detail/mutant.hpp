@@ -18,7 +18,7 @@ enum class mutant_kind : int {
   collector_without_fence = 3,  // [S5] removed: the snapshot can read versions too early
   compare_greater_equal = 4,    // I3 broken: an equal entry counts as "newer"
   snapshot_skips_thread = 5,    // I2 broken: the snapshot misses record index 0
-  collect_unstamped = 6,        // I4 broken: a set is queued before it is stamped
+  collect_unstamped = 6,        // I4 broken: objects of the filling set (never stamped) are reused at once
   collect_newest_too = 7,       // I4 broken: the newest set is collected with older ones
   original_ordering = 8,        // the original C code: relaxed bump, relaxed loads, no fences
   batch_stamps_newest_only = 9, // I4 broken: of a batch of full sets, only the newest is stamped

@@ -4,11 +4,17 @@
 //    Relacy build checks the very code that ships;
 //  - every memory order that is not relaxed carries an [Sn] tag in the comment just above its
 //    statement (or on its line), and every relaxed one says why ("relaxed" in that comment);
-//  - the [Sn] tags of the code and the rows of docs/memory_order.md are the same set.
+//  - the [Sn] tags of the code and the rows of docs/memory_order.md are the same set, and a
+//    number below the highest tag that is neither is listed as retired there;
+//  - docs/porting.md's pseudocode has the code's steps: each tagged step there exists in the
+//    code under the same tag with the same orders (and partners the code names), and each
+//    tag of the code is a step there.
 // The files come as runfiles (data of this test), read relative to TEST_SRCDIR.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -76,6 +82,204 @@ std::set<std::string> tags_in(const std::string& text) {
   std::set<std::string> out;
   for (std::sregex_iterator it(text.begin(), text.end(), tag), end; it != end; ++it) {
     out.insert("S" + (*it)[1].str());
+  }
+  return out;
+}
+
+
+// ---- Steps: a tag, its orders and its partners, as the code and docs/porting.md write them.
+
+// The orders of one step in porting.md's notation: rlx, acq, rel, acq_rel, SC (in argument
+// order, e.g. a CAS's success then failure order), or LIGHT / HEAVY for the asymmetric fence.
+using orders_t = std::vector<std::string>;
+
+struct step {
+  std::string tag;                  // the step's own tag: the first [Sn] of its comment
+  orders_t orders;
+  std::set<std::string> partners;   // the other tags its comment names
+  std::string where;                // file:line, for messages
+};
+
+std::string show(const orders_t& o) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < o.size(); ++i) s += (i ? ", " : "") + o[i];
+  return s + ")";
+}
+
+std::vector<std::string> tags_in_order(const std::string& text) {
+  static const std::regex tag(R"(\[S([0-9]+)\])");
+  std::vector<std::string> out;
+  for (std::sregex_iterator it(text.begin(), text.end(), tag), end; it != end; ++it) {
+    out.push_back("S" + (*it)[1].str());
+  }
+  return out;
+}
+
+// The tagged steps of one algorithm header: every statement (lines up to one that ends with
+// ';', '{' or '}') holding a non-relaxed std::memory_order or an asymmetric fence call. Its
+// tag is the first [Sn] in its comments in reading order (the comment block above it, then
+// its own lines); the other tags are its partners.
+std::vector<step> code_steps(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex op(
+      R"(std::memory_order_(relaxed|consume|acquire|release|acq_rel|seq_cst)|\bfence_(light|heavy)\s*\()");
+  static const std::map<std::string, std::string> abbrev = {
+      {"relaxed", "rlx"}, {"consume", "consume"}, {"acquire", "acq"},
+      {"release", "rel"}, {"acq_rel", "acq_rel"}, {"seq_cst", "SC"}};
+  std::vector<step> out;
+  std::string code, comments;
+  std::size_t first = 0;  // the statement's first line that holds code
+  bool open = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string c = code_of(lines[i]);
+    if (!open && !c.empty()) first = i, open = true;
+    code += " " + c;
+    comments += " " + comment_of(lines[i]);
+    if (!ends_statement(c)) continue;
+    orders_t orders;
+    bool strong = false;
+    for (std::sregex_iterator it(code.begin(), code.end(), op), end; it != end; ++it) {
+      if ((*it)[1].matched) {
+        orders.push_back(abbrev.at((*it)[1].str()));
+        strong = strong || (*it)[1] != "relaxed";
+      } else {
+        orders.push_back((*it)[2] == "light" ? "LIGHT" : "HEAVY");
+        strong = true;
+      }
+    }
+    const std::vector<std::string> tags = tags_in_order(comments);
+    if (strong && !tags.empty()) {
+      step s{tags.front(), orders, {}, file + ":" + std::to_string(first + 1)};
+      for (const auto& t : tags) {
+        if (t != s.tag) s.partners.insert(t);
+      }
+      out.push_back(s);
+    }
+    code.clear();
+    comments.clear();
+    open = false;
+  }
+  return out;
+}
+
+// The pseudocode of docs/porting.md: the lines of its ``` blocks, each `code -- comment`.
+// A line whose code holds an atomic operation (x.load(...), x.store(...), x.cas(...)) or
+// LIGHT/HEAVY and whose comment holds a tag is a step: one operation per tagged line, the tag
+// first, its partners after "pairs with". A non-relaxed operation without a tag is an error;
+// a tag on a line without an operation is a reference (it must exist in the code).
+struct pseudocode {
+  std::vector<step> steps;
+  std::vector<step> references;
+  std::vector<std::string> problems;
+};
+
+pseudocode parse_pseudocode(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex op(R"(\.(load|store|cas)\(([^()]*)\)|\b(LIGHT|HEAVY)\b)");
+  static const std::set<std::string> order_words = {"rlx", "acq", "rel", "acq_rel", "SC"};
+  pseudocode out;
+  bool in_block = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string where = file + ":" + std::to_string(i + 1);
+    if (trim(lines[i]).rfind("```", 0) == 0) {
+      in_block = !in_block;
+      continue;
+    }
+    if (!in_block) continue;
+    const std::string& l = lines[i];
+    const auto dash = l.find("--");
+    const std::string code = l.substr(0, dash);
+    const std::string comment = dash == std::string::npos ? "" : l.substr(dash);
+    std::vector<orders_t> ops;
+    bool strong = false;
+    for (std::sregex_iterator it(code.begin(), code.end(), op), end; it != end; ++it) {
+      orders_t o;
+      if ((*it)[3].matched) {
+        o.push_back((*it)[3].str());
+      } else {
+        std::stringstream args((*it)[2].str());
+        for (std::string a; std::getline(args, a, ',');) {
+          if (order_words.count(trim(a)) != 0) o.push_back(trim(a));
+        }
+      }
+      for (const auto& w : o) strong = strong || w != "rlx";
+      ops.push_back(o);
+    }
+    const std::vector<std::string> tags = tags_in_order(comment);
+    if (tags.empty()) {
+      if (strong) out.problems.push_back(where + ": a non-relaxed step without an [Sn] tag: " + trim(l));
+      continue;
+    }
+    const auto pairs = comment.find("pairs with");
+    step s{tags.front(), {}, {}, where};
+    if (pairs != std::string::npos) {
+      for (const auto& t : tags_in_order(comment.substr(pairs))) s.partners.insert(t);
+    }
+    if (ops.empty()) {
+      for (const auto& t : tags) out.references.push_back(step{t, {}, {}, where});
+      continue;
+    }
+    if (ops.size() != 1) {
+      out.problems.push_back(where + ": a tagged line must hold one atomic step: " + trim(l));
+      continue;
+    }
+    s.orders = ops.front();
+    out.steps.push_back(s);
+  }
+  if (in_block) out.problems.push_back(file + ": a ``` block is not closed");
+  return out;
+}
+
+// What differs between the code's steps and the pseudocode's; empty when they agree.
+std::vector<std::string> compare_steps(const std::vector<step>& code, const pseudocode& doc,
+                                       const std::vector<std::string>& prose_tags) {
+  std::vector<std::string> problems = doc.problems;
+  std::map<std::string, std::vector<const step*>> by_tag;
+  for (const auto& s : code) by_tag[s.tag].push_back(&s);
+  std::set<std::string> documented;
+  for (const auto& d : doc.steps) {
+    documented.insert(d.tag);
+    auto it = by_tag.find(d.tag);
+    if (it == by_tag.end()) {
+      problems.push_back(d.where + ": step " + d.tag + " has no site in the code");
+      continue;
+    }
+    std::set<std::string> code_partners;
+    bool same_orders = false;
+    std::string code_orders;
+    for (const step* c : it->second) {
+      same_orders = same_orders || c->orders == d.orders;
+      code_orders += " " + show(c->orders) + " at " + c->where;
+      code_partners.insert(c->partners.begin(), c->partners.end());
+    }
+    if (!same_orders) {
+      problems.push_back(d.where + ": " + d.tag + " is " + show(d.orders) + " here, but the code has" +
+                         code_orders);
+    }
+    for (const auto& p : d.partners) {
+      if (code_partners.count(p) == 0) {
+        problems.push_back(d.where + ": " + d.tag + " pairs with " + p +
+                           " here, but no comment at its sites in the code says so");
+      }
+    }
+  }
+  for (const auto& [tag, sites] : by_tag) {
+    if (documented.count(tag) == 0) {
+      problems.push_back(tag + " (" + sites.front()->where + ") is not a step of the pseudocode");
+    }
+  }
+  std::vector<std::string> refs = prose_tags;
+  for (const auto& r : doc.references) refs.push_back(r.tag);
+  for (const auto& s : doc.steps) refs.insert(refs.end(), s.partners.begin(), s.partners.end());
+  for (const auto& t : refs) {
+    if (by_tag.count(t) == 0) problems.push_back(t + " is named in the doc but is no step of the code");
+  }
+  return problems;
+}
+
+std::vector<step> all_code_steps() {
+  std::vector<step> out;
+  for (const auto& h : algorithm_headers) {
+    auto s = code_steps(read_lines(h), h);
+    out.insert(out.end(), s.begin(), s.end());
   }
   return out;
 }
@@ -154,4 +358,86 @@ TEST_CASE("the memory-order scan sees a missing tag and a tag above a multi-line
       "  x = 1;", "  // [S7] release, pairs with [S6]", "  if (h.compare_exchange_strong(a, b,",
       "        std::memory_order_acq_rel, std::memory_order_acquire)) {"};
   CHECK(tags_in(comments_for(tagged, 3)) == std::set<std::string>{"S6", "S7"});
+}
+
+TEST_CASE("a number below the highest [Sn] tag is a tag of the code or retired in docs/memory_order.md") {
+  std::set<int> in_code;
+  for (const auto& s : all_code_steps()) in_code.insert(std::stoi(s.tag.substr(1)));
+  REQUIRE(!in_code.empty());
+  std::set<int> retired;
+  for (const auto& l : read_lines("docs/memory_order.md")) {
+    if (l.rfind("Retired tags:", 0) != 0) continue;
+    static const std::regex number(R"(\bS([0-9]+)\b)");
+    for (std::sregex_iterator it(l.begin(), l.end(), number), end; it != end; ++it) {
+      retired.insert(std::stoi((*it)[1].str()));
+    }
+  }
+  for (int n = 1; n <= *in_code.rbegin(); ++n) {
+    const std::string why = in_code.count(n) != 0
+                                ? " is used in the code and listed as retired"
+                                : " is neither a tag of the code nor listed under 'Retired tags:' "
+                                  "in docs/memory_order.md";
+    CHECK_MESSAGE((in_code.count(n) + retired.count(n)) == 1, "S" << n << why);
+  }
+}
+
+TEST_CASE("docs/porting.md's pseudocode has the code's steps: same tags, same orders, partners the code names") {
+  const auto code = all_code_steps();
+  REQUIRE_MESSAGE(code.size() >= 10, "found only " << code.size() << " tagged steps: is the scan broken?");
+  const auto lines = read_lines("docs/porting.md");
+  const pseudocode doc = parse_pseudocode(lines, "docs/porting.md");
+  CHECK_MESSAGE(doc.steps.size() >= 10, "found only " << doc.steps.size() << " steps in the pseudocode");
+  std::vector<std::string> prose;
+  for (const auto& l : lines) {
+    for (const auto& t : tags_in_order(l)) prose.push_back(t);
+  }
+  for (const auto& p : compare_steps(code, doc, prose)) FAIL_CHECK(p);
+}
+
+// The comparison itself must be able to fail: a weakened order, a missing step, an untagged
+// release, a partner the code does not name and a tag the code does not have.
+TEST_CASE("the porting.md comparison sees a wrong order, a missing step, a missing tag and a stray tag") {
+  const std::vector<std::string> code_lines = {
+      "  v = x.load(std::memory_order_relaxed);  // relaxed: owner only",
+      "  // [S1] release, pairs with [S8]",
+      "  version_.store(v + 1, std::memory_order_release, loc);",
+      "  // [S7] acq_rel, pairs with [S6]: ...",
+      "  if (head_.compare_exchange_strong(h, r, std::memory_order_acq_rel,",
+      "                                    std::memory_order_acquire, loc)) {",
+      "  }",
+      "  // [S2] light side, pairs with [S5]",
+      "  Policy::fence_light(loc);",
+  };
+  const auto code = code_steps(code_lines, "code");
+  REQUIRE(code.size() == 3);
+  CHECK(code[1].tag == "S7");
+  CHECK(code[1].orders == orders_t{"acq_rel", "acq"});
+  CHECK(code[1].partners == std::set<std::string>{"S6"});
+  CHECK(code[2].orders == orders_t{"LIGHT"});
+
+  const std::vector<std::string> good = {
+      "```", "  r.version.store(v + 2, rel)   -- [S1] pairs with [S8]",
+      "  if d.head.cas(h -> r, acq_rel, acq): break  -- [S7] pairs with [S6]",
+      "  LIGHT                         -- [S2]", "```"};
+  // S8 and S6 are partners only (no site in this small code): the one expected complaint each.
+  auto ok = compare_steps(code, parse_pseudocode(good, "doc"), {});
+  CHECK(ok.size() == 2);
+
+  std::vector<std::string> weak = good;
+  weak[1] = "  r.version.store(v + 2, rlx)   -- [S1] pairs with [S8]";
+  CHECK(compare_steps(code, parse_pseudocode(weak, "doc"), {}).size() == 3);
+
+  std::vector<std::string> missing = good;
+  missing.erase(missing.begin() + 3);  // no LIGHT: [S2] is not a step of the pseudocode
+  CHECK(compare_steps(code, parse_pseudocode(missing, "doc"), {}).size() == 3);
+
+  std::vector<std::string> untagged = good;
+  untagged.insert(untagged.begin() + 1, "  r.in_use.store(0, rel)");
+  CHECK(compare_steps(code, parse_pseudocode(untagged, "doc"), {}).size() == 3);
+
+  std::vector<std::string> partner = good;
+  partner[3] = "  LIGHT                         -- [S2] pairs with [S3]";
+  CHECK(compare_steps(code, parse_pseudocode(partner, "doc"), {}).size() == 4);
+
+  CHECK(compare_steps(code, parse_pseudocode(good, "doc"), {"S4"}).size() == 3);
 }

@@ -11,12 +11,17 @@ WHOLE_TREE_SANITIZERS = ["asan", "tsan", "ubsan"]
 
 _SKIPPED = ["//config:skipped_under_this_configuration"]
 
-def skip_under_sanitizer_config(keep = None):
+def skip_under_sanitizer_config(keep = []):
     """A target_compatible_with value: the target is skipped under every whole-tree sanitizer
-    configuration except `keep` (a name of WHOLE_TREE_SANITIZERS, or None for none).
+    configuration except those in `keep` (names of WHOLE_TREE_SANITIZERS: a list, one name or
+    None for none).
     """
+    if keep == None:
+        keep = []
+    elif type(keep) == "string":
+        keep = [keep]
     branches = {
-        "//config:" + san: ([] if san == keep else _SKIPPED)
+        "//config:" + san: ([] if san in keep else _SKIPPED)
         for san in WHOLE_TREE_SANITIZERS
     }
     branches["//conditions:default"] = []

@@ -24,7 +24,10 @@
 //      forbidden outcome must appear, or the test cannot fail on this machine;
 //   2  mutant: fence_light() as shipped, the heavy side only a compiler barrier (the weakening
 //      a reviewer tried: the whole suite passed it). Must appear as well.
-// Variants 1 and 2 fail when they observe no forbidden outcome in their budget ("NOT ABLE TO
+//   3  mutant: the light side only a compiler barrier on both paths, fence_heavy() as shipped
+//      (on the fallback, `lock or` on the heavy side alone). Run on the fallback only: on the
+//      membarrier path this is the shipped code. Must appear.
+// Variants 1 to 3 fail when they observe no forbidden outcome in their budget ("NOT ABLE TO
 // FAIL HERE"), so a machine or kernel on which the litmus cannot show the reordering turns the
 // suite red instead of passing the shipped variant vacuously.
 //
@@ -38,7 +41,7 @@
 //
 // Environment: SSMEM_LITMUS_MS (time budget, default 3000), SSMEM_LITMUS_ROUNDS (cap, default
 // 50,000,000), SSMEM_LITMUS_SEED, SSMEM_LITMUS_JITTER (maximum random spins, default 64), and
-// for variants 1 and 2 SSMEM_LITMUS_ENOUGH (stop once that many forbidden outcomes were seen,
+// for variants 1 to 3 SSMEM_LITMUS_ENOUGH (stop once that many forbidden outcomes were seen,
 // default 1000: on an idle machine that takes well under a second, on a loaded one the budget
 // is what gives the control its chance).
 // Argument: --expect-path=membarrier|fallback (the path native_policy must be on).
@@ -65,16 +68,17 @@ namespace {
 using ssmem::native_policy;
 
 constexpr int variant = SSMEM_LITMUS_VARIANT;
-static_assert(variant >= 0 && variant <= 2, "SSMEM_LITMUS_VARIANT is 0, 1 or 2");
+static_assert(variant >= 0 && variant <= 3, "SSMEM_LITMUS_VARIANT is 0, 1, 2 or 3");
 constexpr bool forbidden_must_appear = variant != 0;
 constexpr const char* variant_name[] = {
     "shipped pair: fence_light + fence_heavy",
     "negative control: compiler barriers on both sides",
     "mutant: fence_light + compiler barrier as the heavy side",
+    "mutant: compiler barrier as the light side + fence_heavy",
 };
 
 [[gnu::always_inline]] inline void light_side() {
-  if constexpr (variant == 1) {
+  if constexpr (variant == 1 || variant == 3) {
     std::atomic_signal_fence(std::memory_order_seq_cst);
   } else {
     native_policy::fence_light();
@@ -82,7 +86,7 @@ constexpr const char* variant_name[] = {
 }
 
 [[gnu::always_inline]] inline void heavy_side() {
-  if constexpr (variant == 0) {
+  if constexpr (variant == 0 || variant == 3) {
     native_policy::fence_heavy();
   } else {
     std::atomic_signal_fence(std::memory_order_seq_cst);

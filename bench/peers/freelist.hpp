@@ -41,7 +41,9 @@ struct freelist_allocator {
       node* next;
     };
     [[gnu::noinline]] void* carve() {
-      if (cur_ + size_ > end_) {
+      // Room left, measured as a difference: `cur_ + size_` on the initial null pointer is
+      // undefined behaviour (UBSan, --config=ubsan); null - null is 0.
+      if (static_cast<std::size_t>(end_ - cur_) < size_) {
         constexpr std::size_t block = std::size_t{1} << 20;
         cur_ = static_cast<char*>(std::malloc(block));
         if (cur_ == nullptr) std::abort();

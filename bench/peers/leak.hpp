@@ -60,7 +60,8 @@ struct leak_scheme {
     thread(global&, unsigned, std::size_t bytes, use) : bytes_((bytes + 15) / 16 * 16) {}
     ~thread() { block_pool::instance().give_back(blocks_); }
     [[gnu::always_inline]] void* alloc() {
-      if (cur_ + bytes_ > end_) [[unlikely]] next_block();
+      // A difference, not `cur_ + bytes_`: that is undefined on the initial null pointer.
+      if (static_cast<std::size_t>(end_ - cur_) < bytes_) [[unlikely]] next_block();
       void* p = cur_;
       cur_ += bytes_;
       return p;

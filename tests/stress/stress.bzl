@@ -3,14 +3,20 @@
 Bazel 4 has no per-target configurations without transitions, so each variant is its own
 target that compiles the test *and* the library (ssmem/ssmem.cc, exported by //ssmem) with
 the sanitizer's flags; the headers come from //ssmem:headers. `stress_test(name = "x", ...)`
-emits x_plain, x_tsan, x_asan and x_ubsan. The whole-build configurations of .bazelrc
-(--config=tsan/asan/ubsan) stay available for everything else.
+emits x_plain, x_tsan, x_asan and x_ubsan.
+
+Under a whole-tree sanitizer configuration of .bazelrc (--config=asan|tsan|ubsan, which
+instruments every target) only the variant of that sanitizer is built and run; the others are
+incompatible (SKIPPED): a variant adding -fsanitize=address to a -fsanitize=thread build does
+not compile, and a "plain" variant would not be plain. See docs/sanitizers.md.
 
 TSan variants run through run_under.sh, which starts the binary with address-space
 randomisation disabled (setarch -R) when the kernel's mmap randomisation is wider than
 clang 14's TSan runtime supports (vm.mmap_rnd_bits > 28: "FATAL: ThreadSanitizer: unexpected
 memory mapping"); see docs/sanitizers.md.
 """
+
+load("//config:sanitizers.bzl", "WHOLE_TREE_SANITIZERS", "skip_under_sanitizer_config")
 
 _COMMON = ["-g", "-fno-omit-frame-pointer"]
 
@@ -42,6 +48,10 @@ _LIB_SRCS = ["//ssmem:ssmem.cc", "//tests/stress:sanitizer_defaults.cc"]
 _LIB_DEPS = ["//ssmem:headers"]
 _RUNNER = "//tests/stress:run_under.sh"
 
+def _compatible(san):
+    """The variant `san` runs by default and under its own whole-tree configuration only."""
+    return skip_under_sanitizer_config(keep = san if san in WHOLE_TREE_SANITIZERS else None)
+
 def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule):
     s = SANITIZERS[san]
     testonly_rule(
@@ -53,6 +63,7 @@ def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule):
         deps = deps + _LIB_DEPS,
         testonly = True,
         tags = ["manual"],
+        target_compatible_with = _compatible(san),
     )
 
 def stress_test(
@@ -92,6 +103,7 @@ def stress_test(
             data = [":" + binary],
             env = env,
             tags = tags + [san, "stress"],
+            target_compatible_with = _compatible(san),
         )
 
 def negative_control_test(
@@ -142,4 +154,5 @@ def negative_control_test(
             data = [":" + binary],
             env = env,
             tags = [san, "stress", "negative_control"],
+            target_compatible_with = _compatible(san),
         )

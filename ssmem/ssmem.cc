@@ -368,6 +368,11 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_release")->impl.release(obj);
 }
 
+// A C function pointer is not noexcept in the type system; a C deleter cannot throw.
+[[gnu::flatten]] void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context) {
+  checked_allocator(a, "ssmem_retire")->impl.retire(obj, reinterpret_cast<ssmem::retire_fn>(fn), context);
+}
+
 void ssmem_ts_next() {
   if (me.rec != nullptr) {
     me.rec->bump();

@@ -5,6 +5,7 @@
 ///   ssmem::object_pool<node> pool(t);            // one object size, owned by this thread
 ///   node* n = pool.create(args...);              // construct
 ///   pool.destroy(n);                             // ~node(), memory reused after a grace period
+///   pool.retire(m);                              // ~node() after the grace period, then reuse
 ///   t.safe_to_reclaim();                         // explicit bump (ts_policy::none)
 ///
 /// Threading contract: a thread_scope, and every allocator/object_pool built on it, belongs to
@@ -294,6 +295,38 @@ class allocator {
   /// Gives `p` (from malloc) back to the system once every thread has moved on.
   void release(void* p) noexcept { impl_.release(p); }
 
+  /// Deferred destruction: calls `fn(p, context)` once every thread has moved on (no thread
+  /// can still hold `p`), on this thread, from inside a later deallocate/release/retire of this
+  /// allocator or its destructor. `p` must be unlinked before this call (as for deallocate)
+  /// and must not come from an ssmem allocator. `fn` may write and free `p`, and must not call
+  /// this allocator. `fn` nullptr: as release(). nullptr `p`: no-op. Like ck_epoch_call or
+  /// call_rcu, with the owner's grace period of ssmem.
+  void retire(void* p, retire_fn fn, void* context) noexcept { impl_.retire(p, fn, context); }
+
+  /// Deferred destruction with a callable: `deleter(p)` runs once every thread has moved on
+  /// (see retire(void*, retire_fn, void*)). A stateless callable (a lambda with no capture)
+  /// costs nothing more than the function pointer; one with state is moved into a heap box
+  /// freed after the call (std::bad_alloc if that box cannot be allocated; the deleter has not
+  /// run and `p` is not retired then).
+  template <class T, class Deleter>
+  void retire(T* p, Deleter deleter) {
+    static_assert(std::is_nothrow_invocable_v<Deleter&, T*>, "the deleter is called as deleter(p), noexcept");
+    if (p == nullptr) return;
+    if constexpr (std::is_empty_v<Deleter> && std::is_default_constructible_v<Deleter>) {
+      impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void*) noexcept {
+        Deleter d{};
+        d(static_cast<T*>(obj));
+      }, nullptr);
+    } else {
+      auto* box = new Deleter(std::move(deleter));
+      impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void* ctx) noexcept {
+        auto* d = static_cast<Deleter*>(ctx);
+        (*d)(static_cast<T*>(obj));
+        delete d;
+      }, box);
+    }
+  }
+
   /// Bytes per object (rounded for alignment).
   std::size_t object_size() const noexcept { return impl_.object_size(); }
   /// The counters (owner thread only).
@@ -334,17 +367,33 @@ class object_pool {
   }
 
   /// Runs ~T() now and frees the memory for reuse after the grace period. Readers that still
-  /// hold `p` read what ~T() left: prefer trivially destructible nodes in lock-free code.
+  /// hold `p` read what ~T() left: for an object that readers may still hold, use retire().
   void destroy(T* p) noexcept {
     if (p == nullptr) return;
     p->~T();
     impl_.deallocate(p);
   }
 
+  /// Deferred destruction: `p` (from this pool, unlinked before this call) is destroyed once
+  /// every thread has moved on -- ~T() runs then, on this thread, from inside a later
+  /// destroy/retire of this pool (a full set's stamp or probe) or its destructor -- and its memory is reusable right
+  /// after. Readers that still hold `p` read a live object. ~T() must not throw, nor use this
+  /// pool. nullptr: no-op.
+  void retire(T* p) noexcept {
+    static_assert(std::is_nothrow_destructible_v<T>, "object_pool::retire: ~T() must be noexcept");
+    if (p == nullptr) return;
+    impl_.retire_own(p, &destroy_then_reuse, &impl_);
+  }
+
   /// The counters (owner thread only).
   allocator_stats stats() const noexcept { return impl_.stats(); }
 
  private:
+  static void destroy_then_reuse(void* obj, void* pool) noexcept {
+    static_cast<T*>(obj)->~T();
+    static_cast<basic_allocator<native_policy>*>(pool)->reuse_retired(obj);
+  }
+
   basic_allocator<native_policy> impl_;
 };
 

@@ -367,3 +367,52 @@ TEST_CASE("the C API registers the record a default-domain scope holds, and vice
   }).join();
   CHECK(d.stats().online == 0);
 }
+
+TEST_CASE("a retired pool object is destroyed after the grace period, then its memory reused") {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::thread_scope reader(d, ssmem::separate_record);  // stands for a reader thread
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.release_set_size = 1;
+  o.stamp_batch = 0;  // every full set stamped at once
+  ssmem::object_pool<node> pool(t, o);
+  const int live0 = node::live;
+  node* a = pool.create(1);
+  node* b = pool.create(2);
+  pool.retire(a);  // stamped; the reader may still hold a
+  CHECK(node::live == live0 + 2);  // ~node() has not run
+  CHECK(a->key == 1);              // what a reader that holds a still reads
+  pool.retire(b);  // the reader has not moved on: put off
+  CHECK(node::live == live0 + 2);
+  reader.safe_to_reclaim();
+  pool.retire(nullptr);  // no-op
+  node* c = pool.create(3);
+  pool.retire(c);  // probe: a's set is given back: ~node(), memory reusable at once
+  CHECK(node::live == live0 + 2);  // a destroyed, c created
+  node* e = pool.create(4);
+  CHECK(static_cast<void*>(e) == static_cast<void*>(a));
+  pool.destroy(e);
+}  // the pool's destructor destroys b and c (LeakSanitizer and the live count)
+
+TEST_CASE("allocator::retire runs a callable deleter after the grace period") {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::thread_scope reader(d, ssmem::separate_record);
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.release_set_size = 1;
+  o.stamp_batch = 0;
+  ssmem::allocator a(t, 16, o);
+  int deleted = 0;
+  a.retire(new node(10), [&deleted](node* n) noexcept {  // with state: boxed
+    deleted += n->key;
+    delete n;
+  });
+  a.retire(new node(20), [](node* n) noexcept { delete n; });  // stateless: a function pointer
+  CHECK(deleted == 0);
+  reader.safe_to_reclaim();
+  a.retire(static_cast<node*>(nullptr), [](node* n) noexcept { delete n; });  // no-op
+  a.release(std::malloc(4));  // probe: the first set is given back
+  CHECK(deleted == 10);
+}

@@ -32,8 +32,9 @@ constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align 
 }
 
 /// What a retired object's deleter is: called as `fn(object, context)` on the owner thread once
-/// every thread has moved on (see basic_allocator::retire).
-using retire_fn = void (*)(void* object, void* context) noexcept;
+/// every thread has moved on (see basic_allocator::retire). It must not throw (it runs inside
+/// noexcept members). Not a noexcept type, so that a C function (ssmem_retire) is one as it is.
+using retire_fn = void (*)(void* object, void* context);
 
 /// An allocator of one object size for one owner thread (see the file comment).
 /// Thread safety: every member is for the owner thread only; other threads interact only
@@ -70,7 +71,16 @@ class basic_allocator {
     destroy_sets(rel_filling_);
     while (!unstamped_.empty()) set::destroy(unstamped_.pop_front());
     while (!pending_.empty()) set::destroy(pending_.pop_front());
-    while (!collected_.empty()) set::destroy(collected_.pop());
+    while (!collected_.empty()) {
+      set* s = collected_.pop();
+      // Poison off: a collected object may lie in another allocator's chunk (freed or retired
+      // here), and the shadow state would outlive that chunk's unmapping. The deleters that
+      // drain_release_queue_all() ran may have collected objects of chunks already unmapped.
+      if constexpr (has_poison) {
+        for (std::size_t i = 0; i < s->count(); ++i) Policy::unpoison(s->at(i), object_size_);
+      }
+      set::destroy(s);
+    }
     while (!available_.empty()) set::destroy(available_.pop());
     while (!rel_available_.empty()) set::destroy(rel_available_.pop());
     while (chunks_ != nullptr) {

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 
 #include <pthread.h>
 
@@ -368,9 +369,10 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_release")->impl.release(obj);
 }
 
-// A C function pointer is not noexcept in the type system; a C deleter cannot throw.
+// ssmem_deleter_t is ssmem::retire_fn: no cast, the C function is called through its own type.
+static_assert(std::is_same_v<ssmem_deleter_t, ssmem::retire_fn>);
 [[gnu::flatten]] void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context) {
-  checked_allocator(a, "ssmem_retire")->impl.retire(obj, reinterpret_cast<ssmem::retire_fn>(fn), context);
+  checked_allocator(a, "ssmem_retire")->impl.retire(obj, fn, context);
 }
 
 void ssmem_ts_next() {

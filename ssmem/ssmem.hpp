@@ -378,7 +378,10 @@ class object_pool {
   /// every thread has moved on -- ~T() runs then, on this thread, from inside a later
   /// destroy/retire of this pool (a full set's stamp or probe) or its destructor -- and its memory is reusable right
   /// after. Readers that still hold `p` read a live object. ~T() must not throw, nor use this
-  /// pool. nullptr: no-op.
+  /// pool. `p` may come from another thread's pool of T (as with destroy); this pool's
+  /// destructor runs the ~T() still waiting, so that pool's memory must still be there then
+  /// (the allocators' teardown precondition). Retiring `p` twice is a double free (the
+  /// checked build aborts). nullptr: no-op.
   void retire(T* p) noexcept {
     static_assert(std::is_nothrow_destructible_v<T>, "object_pool::retire: ~T() must be noexcept");
     if (p == nullptr) return;

@@ -4,7 +4,8 @@
 /// free sets; full sets wait unstamped until they hold options::stamp_batch free sets' worth
 /// of objects, then one heavy fence and one snapshot stamp them all and they are queued;
 /// stamped sets whose clock a newer clock dominates (I3) are collected, with every older one
-/// (I4). Released objects (ssmem_release) wait in small release sets the same way, then go
+/// (I4). Released objects (ssmem_release) and retired ones (retire: an object with its own
+/// deleter) wait in small release sets the same way; then the deleter runs, or the object goes
 /// back to the system. All lists are owner-only; the only shared state is the domain's
 /// records. When a chunk cannot be mapped, smaller ones are tried, down to one object's worth.
 #ifndef SSMEM_ALLOCATOR_HPP
@@ -29,6 +30,11 @@ constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align 
   if (size == 0) size = 1;
   return (size + align - 1) / align * align;
 }
+
+/// What a retired object's deleter is: called as `fn(object, context)` on the owner thread once
+/// every thread has moved on (see basic_allocator::retire). It must not throw (it runs inside
+/// noexcept members). Not a noexcept type, so that a C function (ssmem_retire) is one as it is.
+using retire_fn = void (*)(void* object, void* context);
 
 /// An allocator of one object size for one owner thread (see the file comment).
 /// Thread safety: every member is for the owner thread only; other threads interact only
@@ -65,7 +71,16 @@ class basic_allocator {
     destroy_sets(rel_filling_);
     while (!unstamped_.empty()) set::destroy(unstamped_.pop_front());
     while (!pending_.empty()) set::destroy(pending_.pop_front());
-    while (!collected_.empty()) set::destroy(collected_.pop());
+    while (!collected_.empty()) {
+      set* s = collected_.pop();
+      // Poison off: a collected object may lie in another allocator's chunk (freed or retired
+      // here), and the shadow state would outlive that chunk's unmapping. The deleters that
+      // drain_release_queue_all() ran may have collected objects of chunks already unmapped.
+      if constexpr (has_poison) {
+        for (std::size_t i = 0; i < s->count(); ++i) Policy::unpoison(s->at(i), object_size_);
+      }
+      set::destroy(s);
+    }
     while (!available_.empty()) set::destroy(available_.pop());
     while (!rel_available_.empty()) set::destroy(rel_available_.pop());
     while (chunks_ != nullptr) {
@@ -173,10 +188,69 @@ class basic_allocator {
   void release(void* obj, source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_release");
+    push_retired(obj, nullptr, nullptr, loc);
+  }
+
+  /// Owner only. Deferred destruction, the release path generalised: `obj` (not from an ssmem
+  /// allocator; unlinked before this call, as for deallocate) is handed to `fn(obj, context)`
+  /// once every thread has moved on, on the owner thread, inside a later
+  /// deallocate/release/retire of this allocator or its destructor. `fn` nullptr: as release().
+  /// `fn` may write and free the object; it must not call this allocator (it runs inside it),
+  /// except reuse_retired().
+  void retire(void* obj, retire_fn fn, void* context,
+              source_location loc = source_location::current()) noexcept {
+    if (obj == nullptr) return;
+    if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_retire");
+    push_retired(obj, fn, context, loc);
+  }
+
+  /// Owner only. As retire(), for an object of this allocator (allocated, not freed since):
+  /// `fn` runs once every thread has moved on, and ends by handing the memory to
+  /// reuse_retired() (object_pool::retire: ~T(), then reuse).
+  void retire_own(void* obj, retire_fn fn, void* context,
+                  source_location loc = source_location::current()) noexcept {
+    if (obj == nullptr) return;
+    if constexpr (detail::checked) {
+      detail::checked_registry::instance().on_free(obj, object_size_, "object_pool::retire");
+    }
+    push_retired(obj, fn, context, loc);
+  }
+
+  /// Owner only, for a deleter of retire_own(): `obj`, whose grace period has passed, is
+  /// reusable at once (the next allocate() may hand it out).
+  void reuse_retired(void* obj) noexcept {
+    set* cs = collected_.top();
+    if (cs == nullptr || cs->full()) {
+      cs = take_set(available_, opts_.free_set_size, "object_pool::retire");
+      collected_.push(cs);
+    }
+    if constexpr (has_poison) Policy::poison(obj, object_size_);
+    cs->push(obj);
+    ++stats_.collected;
+  }
+
+ private:
+  // A release set holds its entries as three slots each: object, deleter, context; a null
+  // deleter means Policy::return_to_system.
+  static constexpr std::size_t retire_slots = 3;
+
+  void push_retired(void* obj, retire_fn fn, void* context, source_location loc) noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::deleter_at_retire) {
+      // Mutant 11: the deleter runs at once, before any grace period.
+      if (fn != nullptr) {
+        ++stats_.released;
+        ++stats_.returned;
+        fn(obj, context);
+        if (bump_on_free_) self_.bump(loc);
+        return;
+      }
+    }
     if (rel_filling_ == nullptr) {
-      rel_filling_ = take_set(rel_available_, opts_.release_set_size, "ssmem_release");
+      rel_filling_ = take_set(rel_available_, retire_slots * opts_.release_set_size, "ssmem_release");
     }
     rel_filling_->push(obj);
+    rel_filling_->push(reinterpret_cast<void*>(fn));
+    rel_filling_->push(context);
     ++stats_.released;
     if (rel_filling_->full()) {
       set* s = rel_filling_;
@@ -187,6 +261,7 @@ class basic_allocator {
     if (bump_on_free_) self_.bump(loc);
   }
 
+ public:
   /// The counters; reads the domain's versions for blocking_slot.
   allocator_stats stats() const noexcept {
     allocator_stats s = stats_;
@@ -198,9 +273,9 @@ class basic_allocator {
     s.pending = unstamped_.objects() + pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
     s.pending_sets = pending_.size();
     s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
-    s.release_pending = rel_unstamped_.objects() + rel_pending_.objects() +
-                        (rel_filling_ != nullptr ? rel_filling_->count() : 0);
-    s.unstamped = unstamped_.objects() + rel_unstamped_.objects();
+    s.release_pending = (rel_unstamped_.objects() + rel_pending_.objects() +
+                         (rel_filling_ != nullptr ? rel_filling_->count() : 0)) / retire_slots;
+    s.unstamped = unstamped_.objects() + rel_unstamped_.objects() / retire_slots;
     return s;
   }
 
@@ -320,9 +395,14 @@ class basic_allocator {
   // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
   [[gnu::noinline]] void seal(set* s, set_queue<Policy>& queue, const char* api) noexcept {
     queue.push_back(s);
-    if (unstamped_.objects() + rel_unstamped_.objects() >= opts_.stamp_batch * opts_.free_set_size) {
+    if (unstamped_objects() >= opts_.stamp_batch * opts_.free_set_size) {
       stamp_or_defer(api);
     }
+  }
+
+  // Objects in full sets waiting for a stamp, freed and released (retired) alike.
+  std::size_t unstamped_objects() const noexcept {
+    return unstamped_.objects() + rel_unstamped_.objects() / retire_slots;
   }
 
   // At most one generation of stamped sets waits at a time. First a probe (versions read
@@ -346,8 +426,7 @@ class basic_allocator {
         // stamp exceed stamp_backlog batches, instead of carving ever more chunk memory.
         if constexpr (has_yield) {
           const std::size_t batch = opts_.stamp_batch != 0 ? opts_.stamp_batch : 1;
-          if (unstamped_.objects() + rel_unstamped_.objects() >=
-              opts_.stamp_backlog * batch * opts_.free_set_size) {
+          if (unstamped_objects() >= opts_.stamp_backlog * batch * opts_.free_set_size) {
             ++stats_.yields;
             Policy::yield();
           }
@@ -416,10 +495,20 @@ class basic_allocator {
     Policy::unpoison(p, n);
   };
 
+  // A collected release set: each entry's deleter runs (I1 holds for it as for a reuse: the
+  // deleter's writes come after the heavy fence of the set's stamp and after every version
+  // change it waited for), or the object goes back to the system.
   void give_back(set* s) noexcept {
     while (!s->empty()) {
-      Policy::return_to_system(s->pop());
+      void* context = s->pop();
+      auto fn = reinterpret_cast<retire_fn>(s->pop());
+      void* obj = s->pop();
       ++stats_.returned;
+      if (fn == nullptr) {
+        Policy::return_to_system(obj);
+      } else {
+        fn(obj, context);
+      }
     }
     s->recycle();
     rel_available_.push(s);

@@ -7,9 +7,11 @@
 //   vector_clock.hpp    vector_clock<Policy>            strict entrywise comparison         I3
 //   free_set.hpp        free_set<Policy>, set_queue,    freed objects + their stamp         I4
 //                       set_stack
-//   allocator.hpp       basic_allocator<Policy>         one object size, one owner thread
+//   allocator.hpp       basic_allocator<Policy>,        one object size, one owner thread;
+//                       retire_fn                       deferred destruction's deleter
 //   options.hpp         options, ts_policy, allocator_stats
-//   ssmem.hpp           domain, thread_scope, allocator, object_pool<T>   (C++ API, native)
+//   ssmem.hpp           domain, thread_scope (re-entrant), allocator, object_pool<T>
+//                       (C++ API, native)
 //   ssmem.h             the original C API (implemented in ssmem.cc on default_domain())
 //   verification/relacy_policy.hpp  relacy_policy       the same algorithm under Relacy
 //

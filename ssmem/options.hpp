@@ -54,9 +54,9 @@ struct allocator_stats {
   std::size_t pending = 0;              ///< freed, not yet reusable (filling + stamped sets)
   std::size_t reusable = 0;             ///< collected, not yet handed out again
   std::size_t pending_sets = 0;         ///< stamped sets waiting for a newer clock
-  std::uint64_t released = 0;           ///< objects released (release / ssmem_release)
-  std::uint64_t returned = 0;           ///< released objects given back to the system
-  std::size_t release_pending = 0;      ///< released, not yet given back
+  std::uint64_t released = 0;           ///< objects released or retired (release, retire, ssmem_release, ssmem_retire)
+  std::uint64_t returned = 0;           ///< of those, given back to the system or to their deleter
+  std::size_t release_pending = 0;      ///< released or retired, not yet given back
   std::uint64_t stamps = 0;             ///< stamps taken (heavy fence + snapshot; one per batch of full sets)
   std::uint64_t probes = 0;             ///< versions read without a fence, to collect before a stamp
   std::uint64_t deferred = 0;           ///< stamps put off because a stamped set was still held back

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <type_traits>
 
 #include <pthread.h>
 
@@ -111,10 +112,15 @@ static_assert(alignof(c_allocator) <= alignof(ssmem_allocator_t));
 
 c_allocator* as_c(ssmem_allocator_t* a) { return reinterpret_cast<c_allocator*>(a); }
 
-// The calling thread's registration for the C API and its live allocators. Trivial (no
-// destructor): thread exit is handled by the pthread key below.
+// The calling thread's record in the default domain, its registration for the C API and its
+// live allocators. Trivial (no destructor): thread exit is handled by the pthread key below
+// (the C API's use) and by the C++ scopes' destructors (theirs). One thread has one record in
+// the default domain: the C API's registration and every C++ scope that takes it
+// (detail::take_default_record) share it; it is unregistered when the last use ends.
 struct c_thread {
-  ssmem::record* rec;
+  ssmem::record* rec;            // non-null while c_registered or scope_uses > 0
+  unsigned scope_uses;           // C++ scopes holding rec (detail::take_default_record)
+  bool c_registered;             // the C API holds rec (ssmem_alloc_init / ssmem_gc_thread_init)
   ssmem_allocator_t* allocators;
   c_registration* reg;
 };
@@ -139,17 +145,24 @@ void end_registration_locked() {
   (void)pthread_setspecific(exit_key, nullptr);
 }
 
+// The C API's use of the thread's record ends: the label goes; the record is unregistered
+// unless a C++ scope still holds it (then it stays as that scope left it).
+void drop_c_use_locked() {
+  me.rec->set_label(-1);
+  me.c_registered = false;
+  if (me.scope_uses == 0) {
+    ssmem::default_domain().unregister_thread(me.rec);
+    me.rec = nullptr;
+  }
+}
+
 // A thread that exits without ssmem_term(): its record goes offline so it never blocks
 // collection again, and its id is free for later threads. Its allocators' memory is left
 // alone (they may sit on the stack being unwound; their objects may still be in use); they
 // are no longer live (generation).
 void on_thread_exit(void*) {
   pthread_mutex_lock(&registration_mutex);
-  if (me.rec != nullptr) {
-    me.rec->set_label(-1);
-    ssmem::default_domain().unregister_thread(me.rec);
-    me.rec = nullptr;
-  }
+  if (me.c_registered) drop_c_use_locked();
   if (me.reg != nullptr) end_registration_locked();
   pthread_mutex_unlock(&registration_mutex);
 }
@@ -187,15 +200,15 @@ void register_me(int id, const char* api) {
     me.rec = d.register_thread();
     if (me.rec == nullptr) fatal(api, "out of memory for a thread record");
   }
+  // A record that a C++ scope holds is shared as it is (online or offline).
+  me.c_registered = true;
   me.rec->set_label(id);
   pthread_mutex_unlock(&registration_mutex);
 }
 
 void unregister_me() {
   pthread_mutex_lock(&registration_mutex);
-  me.rec->set_label(-1);
-  ssmem::default_domain().unregister_thread(me.rec);
-  me.rec = nullptr;
+  drop_c_use_locked();
   if (me.reg != nullptr) end_registration_locked();
   pthread_mutex_unlock(&registration_mutex);
 }
@@ -334,12 +347,12 @@ void ssmem_alloc_term(ssmem_allocator_t* a) {
   *link = c->next;
   c->impl.~impl_t();
   c->magic = 0;
-  if (me.allocators == nullptr && me.rec != nullptr) unregister_me();
+  if (me.allocators == nullptr && me.c_registered) unregister_me();
 }
 
 void ssmem_term() {
   while (me.allocators != nullptr) ssmem_alloc_term(me.allocators);
-  if (me.rec != nullptr) unregister_me();
+  if (me.c_registered) unregister_me();
 }
 
 void* ssmem_alloc(ssmem_allocator_t* a, size_t size) {
@@ -354,6 +367,12 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
 // source_location is built for an out-of-line call, as for ssmem_alloc/ssmem_free.
 [[gnu::flatten]] void ssmem_release(ssmem_allocator_t* a, void* obj) {
   checked_allocator(a, "ssmem_release")->impl.release(obj);
+}
+
+// ssmem_deleter_t is ssmem::retire_fn: no cast, the C function is called through its own type.
+static_assert(std::is_same_v<ssmem_deleter_t, ssmem::retire_fn>);
+[[gnu::flatten]] void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context) {
+  checked_allocator(a, "ssmem_retire")->impl.retire(obj, fn, context);
 }
 
 void ssmem_ts_next() {
@@ -438,3 +457,29 @@ void ssmem_all_list_print(ssmem_allocator_t* a, int id) {
 }
 
 }  // extern "C"
+
+// The C++ scopes' side of the shared default-domain record (c_thread). No lock: `me` is the
+// calling thread's; domain registration is thread-safe; the registration mutex guards only
+// the C API's labels and registrations.
+namespace ssmem::detail {
+
+record* take_default_record() noexcept {
+  if (me.rec == nullptr) {
+    me.rec = default_domain().register_thread();
+    if (me.rec == nullptr) return nullptr;
+  }
+  ++me.scope_uses;
+  return me.rec;
+}
+
+void drop_default_record() noexcept {
+  if (me.scope_uses == 0) fatal("~thread_scope", "default-domain record dropped more often than taken");
+  if (--me.scope_uses == 0 && !me.c_registered) {
+    default_domain().unregister_thread(me.rec);
+    me.rec = nullptr;
+  }
+}
+
+record* default_record_of_this_thread() noexcept { return me.rec; }
+
+}  // namespace ssmem::detail

@@ -5,9 +5,9 @@
  * signature, so a C program written against it compiles unchanged and links with -lssmem.
  *
  * Contract (as in the original): each allocator belongs to the thread that initialised it;
- * ssmem_alloc/ssmem_free/ssmem_release on it are called by that thread only. A thread may
- * read an object obtained from shared memory until its next timestamp change (an alloc or
- * free, depending on SSMEM_TS_INCR_ON, or SSMEM_SAFE_TO_RECLAIM()).
+ * ssmem_alloc/ssmem_free/ssmem_release (and ssmem_retire) on it are called by that thread
+ * only. A thread may read an object obtained from shared memory until its next timestamp
+ * change (an alloc or free, depending on SSMEM_TS_INCR_ON, or SSMEM_SAFE_TO_RECLAIM()).
  *
  * Differences from the original (fixes, see docs/design.md): a thread's timestamp record is
  * never freed while others may read it (it is marked offline and adopted by a later thread);
@@ -185,6 +185,17 @@ void ssmem_free(ssmem_allocator_t* a, void* obj)
    moved on. ssmem_release(a, NULL) does nothing. */
 void ssmem_release(ssmem_allocator_t* a, void* obj)
     SSMEM_ABI_NAME(ssmem_release);
+/** Extension: a deleter for ssmem_retire, called as `fn(obj, context)`. */
+typedef void (*ssmem_deleter_t)(void* obj, void* context);
+/** Extension, deferred destruction (ssmem_release generalised; like ck_epoch_call or
+   call_rcu): call `fn(obj, context)` once every thread has moved on, on the calling thread,
+   from inside a later ssmem_free/ssmem_release/ssmem_retire on `a` or its ssmem_alloc_term /
+   ssmem_term. `obj` must be unreachable for threads that have not loaded it yet, as for
+   ssmem_free, and must not come from ssmem_alloc (the checked build aborts). `fn` may write
+   and free `obj` (e.g. free its members, then free() it) and must not call ssmem functions on
+   `a`. `fn` NULL: as ssmem_release (free()). ssmem_retire(a, NULL, fn, c) does nothing. */
+void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context)
+    SSMEM_ABI_NAME(ssmem_retire);
 
 /** The calling thread holds no reference to ssmem memory read before this call. */
 void ssmem_ts_next();

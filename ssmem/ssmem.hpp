@@ -5,6 +5,7 @@
 ///   ssmem::object_pool<node> pool(t);            // one object size, owned by this thread
 ///   node* n = pool.create(args...);              // construct
 ///   pool.destroy(n);                             // ~node(), memory reused after a grace period
+///   pool.retire(m);                              // ~node() after the grace period, then reuse
 ///   t.safe_to_reclaim();                         // explicit bump (ts_policy::none)
 ///
 /// Threading contract: a thread_scope, and every allocator/object_pool built on it, belongs to
@@ -43,6 +44,15 @@ namespace detail {
 // destructors, iostreams -- is inline here, compiled into the C++ program that uses it.
 /// The calling thread's innermost-scope slot.
 thread_scope*& innermost_scope_slot() noexcept;
+/// The calling thread's record in default_domain(), shared by the C API's registration and
+/// every C++ scope that takes it: registered (or adopted) by the first taker, counted, and
+/// unregistered when the last one lets go. nullptr when no record can be created.
+record* take_default_record() noexcept;
+/// Lets go of one use taken by take_default_record().
+void drop_default_record() noexcept;
+/// The calling thread's record in default_domain() while some scope or the C API holds it,
+/// else nullptr.
+record* default_record_of_this_thread() noexcept;
 /// One line of statistics, as operator<< prints it, into `buf` (snprintf's contract).
 int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept;
 /// As above, for a domain.
@@ -56,22 +66,102 @@ int format_stats(char* buf, std::size_t n, const domain_stats& s) noexcept;
   fatal("ssmem", "out of memory (std::bad_alloc, built without exceptions)");
 #endif
 }
+/// The constructor tag of the scope that this_thread() keeps (see there).
+struct thread_exit_scope_t {
+  explicit thread_exit_scope_t() = default;
+};
 }  // namespace detail
 
-/// Registration of the calling thread in a domain, for the scope's lifetime. Scopes nest:
-/// ssmem::safe_to_reclaim() bumps the innermost one of the calling thread.
+/// The tag of thread_scope's constructor that registers a record of its own even when the
+/// calling thread already has one in the domain (e.g. a test that lets one OS thread stand for
+/// two threads, one of them idle).
+struct separate_record_t {
+  explicit separate_record_t() = default;
+};
+/// The value of separate_record_t.
+inline constexpr separate_record_t separate_record{};
+
+/// Registration of the calling thread in a domain, for the scope's lifetime.
+///
+/// Re-entrant: one thread has one record per domain. A scope nested in another scope of the
+/// same thread and domain shares that scope's record (it registers nothing, and its bumps move
+/// the one entry that collectors read), so nesting never holds collection back. In
+/// default_domain() the record is also the one the C API registers (ssmem_alloc_init,
+/// ssmem_gc_thread_init): both APIs take it, counted, and the last to let go unregisters it.
+/// Scopes end in the reverse order of their construction (a scope destroyed while a scope
+/// built after it on the same thread still lives aborts with a message).
+///
+/// Offline and online act on the record, that is on the thread in the domain: an inner scope's
+/// offline() takes the outer scopes offline too. A scope that finds the thread offline in the
+/// domain (an outer scope or the C API took it offline) brings it online for its lifetime and
+/// takes it offline again when it ends, as offline_guard restores what it found.
+///
+/// ssmem::safe_to_reclaim() (and offline()/online()) act on the innermost scope of the calling
+/// thread.
 class thread_scope {
  public:
-  /// Registers the calling thread. Throws std::bad_alloc when no record can be created.
+  /// Registers the calling thread in `d`, or takes the record it already has there (see the
+  /// class comment). Throws std::bad_alloc when no record can be created.
   explicit thread_scope(domain& d = default_domain())
+      : domain_(&d), outer_(detail::innermost_scope_slot()) {
+    for (thread_scope* s = outer_; s != nullptr; s = s->outer_) {
+      if (s->domain_ == &d) {
+        rec_ = s->rec_;
+        use_ = use::nested;
+        break;
+      }
+    }
+    if (rec_ == nullptr) {
+      if (&d == &default_domain()) {
+        rec_ = detail::take_default_record();
+        use_ = use::shared_default;
+      } else {
+        rec_ = d.register_thread();
+        use_ = use::own;
+      }
+      if (rec_ == nullptr) detail::throw_bad_alloc();
+    }
+    if (!rec_->is_online()) {
+      rec_->go_online();
+      restore_offline_ = true;
+    }
+    detail::innermost_scope_slot() = this;
+  }
+  /// Registers a record of its own in `d` even when the calling thread has one there already:
+  /// two entries for one OS thread, which collectors treat as two threads. Scopes nested in
+  /// this one in `d` share this record.
+  thread_scope(domain& d, separate_record_t)
       : domain_(&d), rec_(d.register_thread()), outer_(detail::innermost_scope_slot()) {
     if (rec_ == nullptr) detail::throw_bad_alloc();
     detail::innermost_scope_slot() = this;
   }
-  /// Deregisters: the record goes offline and is adopted by a later thread, never freed.
+  /// this_thread()'s scope: takes the default-domain record like a default-domain scope, but
+  /// is not on the thread's chain of nested scopes (it ends at thread exit, out of any order).
+  explicit thread_scope(detail::thread_exit_scope_t)
+      : domain_(&default_domain()), rec_(detail::take_default_record()), outer_(nullptr),
+        use_(use::shared_default), chained_(false) {
+    if (rec_ == nullptr) detail::throw_bad_alloc();
+    if (!rec_->is_online()) {
+      rec_->go_online();
+      restore_offline_ = true;
+    }
+  }
+  /// Ends this scope's use of the record: a record of its own goes offline and is adopted by a
+  /// later thread, never freed; a shared one is left to the scope or API that still holds it
+  /// (taken offline again if this scope brought it online).
   ~thread_scope() {
-    domain_->unregister_thread(rec_);
-    detail::innermost_scope_slot() = outer_;
+    if (chained_) {
+      if (detail::innermost_scope_slot() != this) {
+        detail::fatal("~thread_scope", "scopes of one thread must end in the reverse order of their construction");
+      }
+      detail::innermost_scope_slot() = outer_;
+    }
+    if (restore_offline_ && rec_->is_online()) rec_->go_offline();
+    switch (use_) {
+      case use::own: domain_->unregister_thread(rec_); break;
+      case use::shared_default: detail::drop_default_record(); break;
+      case use::nested: break;
+    }
   }
   thread_scope(const thread_scope&) = delete;
   thread_scope& operator=(const thread_scope&) = delete;
@@ -81,7 +171,8 @@ class thread_scope {
 
   /// Idle: the thread holds no references until online(), and blocks no collection
   /// meanwhile (like liburcu's rcu_thread_offline). It must not touch shared objects, nor
-  /// allocate or free, while offline. Both are idempotent.
+  /// allocate or free, while offline. Both are idempotent, and act on the record that nested
+  /// scopes share (see the class comment).
   void offline() noexcept {
     if (rec_->is_online()) rec_->go_offline();
   }
@@ -94,39 +185,64 @@ class thread_scope {
 
   /// The domain the thread is registered in.
   domain& get_domain() const noexcept { return *domain_; }
-  /// The thread's record.
+  /// The thread's record (shared with the scopes this one is nested in, in the same domain).
   record& get_record() const noexcept { return *rec_; }
   /// The scope this one is nested in on the same thread, or nullptr.
   thread_scope* outer() const noexcept { return outer_; }
+  /// Whether this scope shares the record of a scope it is nested in (it registered nothing
+  /// and took no count of the default-domain record).
+  bool shares_outer_record() const noexcept { return use_ == use::nested; }
 
  private:
+  enum class use : unsigned char { own, shared_default, nested };
   domain* domain_;
-  record* rec_;
+  record* rec_ = nullptr;
   thread_scope* outer_;
+  use use_ = use::own;
+  bool chained_ = true;
+  bool restore_offline_ = false;
 };
 
-/// The calling thread's own scope in default_domain(), created on first use and destroyed
-/// (the thread deregistered) when the thread exits: the thread-exit hook for programs that
-/// do not manage a thread_scope themselves. Throws std::bad_alloc like thread_scope.
+/// The calling thread's own scope in default_domain(), created on first use and ended (its
+/// use of the thread's default-domain record dropped) when the thread exits: the thread-exit
+/// hook for programs that do not manage a thread_scope themselves. It shares the record with
+/// the thread's other default-domain scopes and its C API registration, and is not on the
+/// chain of nested scopes (innermost_scope_of_this_thread() does not return it; the free
+/// functions below fall back to the record it holds). Throws std::bad_alloc like thread_scope.
 inline thread_scope& this_thread() {
-  thread_local thread_scope scope(default_domain());
+  thread_local thread_scope scope{detail::thread_exit_scope_t{}};
   return scope;
 }
 
 /// The innermost thread_scope of the calling thread, or nullptr.
 thread_scope* innermost_scope_of_this_thread() noexcept;
 
-/// Bumps the innermost thread_scope of the calling thread; does nothing without one.
+/// Bumps the innermost thread_scope of the calling thread; without one, the thread's
+/// default-domain record (this_thread(), the C API) if it has one; else does nothing.
 inline void safe_to_reclaim() noexcept {
-  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->safe_to_reclaim();
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) {
+    s->safe_to_reclaim();
+  } else if (record* r = detail::default_record_of_this_thread(); r != nullptr) {
+    r->bump();
+  }
 }
-/// offline() of the innermost thread_scope of the calling thread (none: no-op).
+/// offline() of the innermost thread_scope of the calling thread (none: of its
+/// default-domain record, as above; none either: no-op).
 inline void offline() noexcept {
-  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->offline();
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) {
+    s->offline();
+  } else if (record* r = detail::default_record_of_this_thread(); r != nullptr && r->is_online()) {
+    r->go_offline();
+  }
 }
-/// online() of the innermost thread_scope of the calling thread (none: no-op).
+/// online() of the innermost thread_scope of the calling thread (none: of its
+/// default-domain record, as above; none either: no-op).
 inline void online() noexcept {
-  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) s->online();
+  if (thread_scope* s = innermost_scope_of_this_thread(); s != nullptr) {
+    s->online();
+  } else if (record* r = detail::default_record_of_this_thread(); r != nullptr && !r->is_online()) {
+    r->go_online();
+  }
 }
 
 /// Offline for the guard's lifetime, e.g. around a blocking call.
@@ -179,6 +295,38 @@ class allocator {
   /// Gives `p` (from malloc) back to the system once every thread has moved on.
   void release(void* p) noexcept { impl_.release(p); }
 
+  /// Deferred destruction: calls `fn(p, context)` once every thread has moved on (no thread
+  /// can still hold `p`), on this thread, from inside a later deallocate/release/retire of this
+  /// allocator or its destructor. `p` must be unlinked before this call (as for deallocate)
+  /// and must not come from an ssmem allocator. `fn` may write and free `p`, and must not call
+  /// this allocator. `fn` nullptr: as release(). nullptr `p`: no-op. Like ck_epoch_call or
+  /// call_rcu, with the owner's grace period of ssmem.
+  void retire(void* p, retire_fn fn, void* context) noexcept { impl_.retire(p, fn, context); }
+
+  /// Deferred destruction with a callable: `deleter(p)` runs once every thread has moved on
+  /// (see retire(void*, retire_fn, void*)). A stateless callable (a lambda with no capture)
+  /// costs nothing more than the function pointer; one with state is moved into a heap box
+  /// freed after the call (std::bad_alloc if that box cannot be allocated; the deleter has not
+  /// run and `p` is not retired then).
+  template <class T, class Deleter>
+  void retire(T* p, Deleter deleter) {
+    static_assert(std::is_nothrow_invocable_v<Deleter&, T*>, "the deleter is called as deleter(p), noexcept");
+    if (p == nullptr) return;
+    if constexpr (std::is_empty_v<Deleter> && std::is_default_constructible_v<Deleter>) {
+      impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void*) noexcept {
+        Deleter d{};
+        d(static_cast<T*>(obj));
+      }, nullptr);
+    } else {
+      auto* box = new Deleter(std::move(deleter));
+      impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void* ctx) noexcept {
+        auto* d = static_cast<Deleter*>(ctx);
+        (*d)(static_cast<T*>(obj));
+        delete d;
+      }, box);
+    }
+  }
+
   /// Bytes per object (rounded for alignment).
   std::size_t object_size() const noexcept { return impl_.object_size(); }
   /// The counters (owner thread only).
@@ -219,17 +367,36 @@ class object_pool {
   }
 
   /// Runs ~T() now and frees the memory for reuse after the grace period. Readers that still
-  /// hold `p` read what ~T() left: prefer trivially destructible nodes in lock-free code.
+  /// hold `p` read what ~T() left: for an object that readers may still hold, use retire().
   void destroy(T* p) noexcept {
     if (p == nullptr) return;
     p->~T();
     impl_.deallocate(p);
   }
 
+  /// Deferred destruction: `p` (from this pool, unlinked before this call) is destroyed once
+  /// every thread has moved on -- ~T() runs then, on this thread, from inside a later
+  /// destroy/retire of this pool (a full set's stamp or probe) or its destructor -- and its memory is reusable right
+  /// after. Readers that still hold `p` read a live object. ~T() must not throw, nor use this
+  /// pool. `p` may come from another thread's pool of T (as with destroy); this pool's
+  /// destructor runs the ~T() still waiting, so that pool's memory must still be there then
+  /// (the allocators' teardown precondition). Retiring `p` twice is a double free (the
+  /// checked build aborts). nullptr: no-op.
+  void retire(T* p) noexcept {
+    static_assert(std::is_nothrow_destructible_v<T>, "object_pool::retire: ~T() must be noexcept");
+    if (p == nullptr) return;
+    impl_.retire_own(p, &destroy_then_reuse, &impl_);
+  }
+
   /// The counters (owner thread only).
   allocator_stats stats() const noexcept { return impl_.stats(); }
 
  private:
+  static void destroy_then_reuse(void* obj, void* pool) noexcept {
+    static_cast<T*>(obj)->~T();
+    static_cast<basic_allocator<native_policy>*>(pool)->reuse_retired(obj);
+  }
+
   basic_allocator<native_policy> impl_;
 };
 

@@ -3,7 +3,10 @@
 // model's malloc (relacy_policy::system_new) and the operation that unlinks it releases it
 // (release only: every object). return_to_system writes the object (a read not ordered before
 // it is a data race), destroys and scribbles it (a later read through a stale pointer is an
-// "access to freed memory").
+// "access to freed memory"). Deferred destruction (retire with a deleter) is the same path:
+// the retire scenarios hand the unlinked object to a deleter that writes it (the model of a
+// destructor) and then frees it (system objects) or hands it back for reuse at once
+// (retire_own, object_pool::retire); a read not ordered before the deleter's write is a race.
 #include "verification/harness.hpp"
 
 namespace v = ssmem::verification;
@@ -27,12 +30,32 @@ constexpr v::scenario_config release_only_2t{
 constexpr v::scenario_config mixed_sym{
     .free_set_size = 1, .bump_on = ts_policy::both, .ops = 3, .release_odd_ops = true};
 
+// Retire: every object from the model's malloc, retired with a deleter (release_only_2t's
+// schedule); and mixed: even operations' allocator objects retired with a deleter that hands
+// the memory back for reuse, odd ones' system objects retired with a deleter.
+constexpr v::scenario_config retire_only_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
+    .release_all = true, .retire_system = true};
+constexpr v::scenario_config retire_mixed_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 4, .reader_ops = 1, .reader = 0,
+    .release_odd_ops = true, .retire_system = true, .retire_own = true};
+constexpr v::scenario_config retire_mixed_read_then_bump_2t{
+    .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 4, .reader_ops = 1, .reader = 0,
+    .reader_bump_first = false, .release_odd_ops = true, .retire_system = true, .retire_own = true};
+constexpr v::scenario_config retire_mixed_sym{
+    .free_set_size = 1, .bump_on = ts_policy::both, .ops = 3, .release_odd_ops = true,
+    .retire_system = true, .retire_own = true};
+
 const std::array tests{
     v::entry<v::swap_slots, 2, release_only_2t>("release__release_only_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 2, mixed_2t>("release__mixed_free_release_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 2, mixed_read_then_bump_2t>("release__mixed_read_then_bump_2t", v::bounded(3), v::full()),
     v::entry<v::swap_slots, 3, mixed_sym>("release__mixed_free_release_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::swap_slots, 4, mixed_sym>("release__mixed_free_release_4t", v::random(20000), v::random(1000000)),
+    v::entry<v::swap_slots, 2, retire_only_2t>("release__retire_only_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, retire_mixed_2t>("release__retire_mixed_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, retire_mixed_read_then_bump_2t>("release__retire_mixed_read_then_bump_2t", v::bounded(3), v::full()),
+    v::entry<v::swap_slots, 3, retire_mixed_sym>("release__retire_mixed_3t", v::bounded(2), v::bounded(3)),
 };
 
 }  // namespace

@@ -6,7 +6,7 @@
 //   world          a domain, one record and one allocator per thread, the payload lifetimes,
 //                  teardown, and the progress check run after every thread has finished.
 //   swap_slots     the original ssmem test: read the slot's object, copy its value into a new
-//                  object, exchange it in, free (or release) the old one.
+//                  object, exchange it in, free (or release, or retire with a deleter) the old one.
 //   treiber_stack  pops free the popped node; every key pushed is popped or left exactly once.
 //   membership_race  one read around a membership change (register, leave, offline/online)
 //                  against one unlink, two stamps and the reuse (2 threads, exhaustive search).
@@ -41,6 +41,10 @@ struct scenario_config {
   bool reader_bump_first = true; ///< swap reader: bump, load, read (else load, read, bump)
   bool release_odd_ops = false;  ///< swap_slots: odd operations use system objects + release()
   bool release_all = false;      ///< swap_slots: every object is a system object (release only)
+  bool retire_system = false;    ///< swap_slots: system objects go through retire() with a
+                                 ///< deleter (writes the object, then returns it) instead of release()
+  bool retire_own = false;       ///< swap_slots: allocator objects go through retire_own() with a
+                                 ///< deleter (writes the object, then reuse_retired) instead of deallocate()
   bool check_progress = true;    ///< after(): freed objects are collected and reused
   // Membership roles (thread indices; -1: none).
   int late_joiner = -1;    ///< registers inside its thread (the others before the run)
@@ -98,10 +102,46 @@ class world {
     made_[made_count_++] = p;
     return std::construct_at(static_cast<Object*>(p));
   }
+  /// Ends the payload lifetime of a made object (a retired object's deleter).
+  void forget(void* p) {
+    for (std::size_t i = 0; i < made_count_; ++i) {
+      if (made_[i] == p) {
+        std::destroy_at(static_cast<Object*>(p));
+        made_[i] = made_[--made_count_];
+        return;
+      }
+    }
+    Policy::check(false, "scenario: a deleter got an object that was not made");
+  }
   /// The model's malloc (for release()).
   Object* make_system() { return Policy::template system_new<Object>(); }
   void free_object(std::size_t t, Object* o) { alloc_[t]->deallocate(o); }
   void release_object(std::size_t t, Object* o) { alloc_[t]->release(o); }
+  /// Deferred destruction of a system object: the deleter writes it (Object::destroyed(), the
+  /// model of a destructor: a read not ordered before it is a data race), then frees it.
+  void retire_object(std::size_t t, Object* o) {
+    alloc_[t]->retire(o, [](void* obj, void*) noexcept {
+      static_cast<Object*>(obj)->destroyed();
+      Policy::return_to_system(obj);
+    }, nullptr);
+  }
+  /// Deferred destruction of an allocator object (object_pool::retire): the deleter writes it
+  /// and ends its payload's lifetime (the model of ~T(): a stale read is then a race or an
+  /// access to freed memory; the next make() that reuses it constructs it again), then hands
+  /// the memory back for reuse at once.
+  void retire_own_object(std::size_t t, Object* o) {
+    own_ctx_[t] = {this, t};
+    alloc_[t]->retire_own(o, [](void* obj, void* c) noexcept {
+      auto* ctx = static_cast<own_ctx*>(c);
+      // At teardown (the allocator's destructor runs what is still pending) every payload
+      // lifetime has ended already.
+      if (!ctx->w->tearing_down_) {
+        static_cast<Object*>(obj)->destroyed();
+        ctx->w->forget(obj);
+      }
+      ctx->w->alloc_[ctx->t]->reuse_retired(obj);
+    }, &own_ctx_[t]);
+  }
   /// The explicit timestamp step (ssmem_ts_next / safe_to_reclaim) under ts_policy::none.
   void explicit_step(std::size_t t) {
     if (cfg_.bump_on == ts_policy::none) rec_[t]->bump();
@@ -144,6 +184,7 @@ class world {
   /// Ends every payload lifetime, unregisters, destroys the allocators and the domain. Every
   /// block must then be back (the policy reports leaks, Relacy those of vars and atomics).
   void teardown() {
+    tearing_down_ = true;
     for (std::size_t i = 0; i < made_count_; ++i) std::destroy_at(static_cast<Object*>(made_[i]));
     made_count_ = 0;
     for (std::size_t t = 0; t < N; ++t) {
@@ -168,6 +209,12 @@ class world {
   std::array<std::optional<allocator>, N> alloc_{};
   std::array<void*, 64> made_{};
   std::size_t made_count_ = 0;
+  struct own_ctx {
+    world* w;
+    std::size_t t;
+  };
+  std::array<own_ctx, N> own_ctx_{};
+  bool tearing_down_ = false;
 };
 
 /// The slot object: value, its complement and where it came from.
@@ -187,6 +234,11 @@ struct slot_object {
   void retire() {
     value.store(0xdead);
     check.store(0xdead);
+  }
+  /// What a retired object's deleter does to it (the model of ~T()).
+  void destroyed() {
+    value.store(0xde1e);
+    check.store(0xde1e);
   }
 };
 
@@ -263,10 +315,18 @@ class swap_slots {
     // acq_rel: release publishes n's init; acquire makes the old object's init ours to free.
     object* old = slot_.exchange(n, std::memory_order::acq_rel);
     if (old->origin.load() == object::from_system) {
-      w_.release_object(t, old);
+      if (w_.cfg().retire_system) {
+        w_.retire_object(t, old);
+      } else {
+        w_.release_object(t, old);
+      }
     } else {
       Policy::check(old->origin.load() == object::from_allocator, "safety: origin corrupt");
-      w_.free_object(t, old);
+      if (w_.cfg().retire_own) {
+        w_.retire_own_object(t, old);
+      } else {
+        w_.free_object(t, old);
+      }
     }
     w_.explicit_step(t);
   }

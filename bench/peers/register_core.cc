@@ -42,6 +42,10 @@ void register_core(registry& r) {
                      "library's before batches: one membarrier per 507 frees or per 3 releases)",
                      pair_fn<ssmem_allocator<ssmem::ts_policy::both, true>>(), swap_fn<ssmem_scheme<true>>(),
                      set_fn<ssmem_scheme<true>>(), release_fn<ssmem_scheme<true>>()});
+  r.peers.push_back({"ssmem-retire",
+                     "W4: ssmem's deferred destruction, allocator::retire(p, fn, ctx) with a deleter that "
+                     "calls free() (the counterpart of ck_epoch_call / call_rcu); otherwise as ssmem",
+                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<false, true>>()});
   r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
                      pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
   r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",

@@ -2,7 +2,8 @@
 // W1 and W2 use the default options (the original's: a version bump on every allocation and
 // every free); W3 bumps once per operation (bump_on = none + safe_to_reclaim() in end()), so
 // that a free in the middle of a traversal does not end the thread's read section; W4 takes
-// objects from malloc and hands them back through allocator::release().
+// objects from malloc and hands them back through allocator::release() (ssmem-retire: through
+// allocator::retire with a deleter that frees them).
 #ifndef SSMEM_BENCH_PEERS_SSMEM_HPP
 #define SSMEM_BENCH_PEERS_SSMEM_HPP
 
@@ -46,7 +47,9 @@ struct ssmem_allocator {
 };
 
 /// W2-W4. `Unbatched` as for ssmem_allocator (then W4 stamps every release set of 3).
-template <bool Unbatched = false>
+/// `Retire`: W4 retires with a deleter (allocator::retire with a function pointer that calls
+/// free(), as ck_epoch_call and call_rcu are used) instead of allocator::release().
+template <bool Unbatched = false, bool Retire = false>
 struct ssmem_scheme {
   static constexpr bool tracks_pending = true;
   struct hook {};
@@ -72,7 +75,11 @@ struct ssmem_scheme {
     }
     [[gnu::always_inline]] void retire(void* p) {
       if (use_ == use::release) {
-        a_.release(p);
+        if constexpr (Retire) {
+          a_.retire(p, &free_object, nullptr);
+        } else {
+          a_.release(p);
+        }
       } else {
         a_.deallocate(p);
       }
@@ -88,6 +95,7 @@ struct ssmem_scheme {
     }
 
    private:
+    static void free_object(void* p, void*) noexcept { std::free(p); }
     static ssmem::options opts(use u) {
       ssmem::options o;
       if (u == use::set) o.bump_on = ssmem::ts_policy::none;

@@ -1,6 +1,9 @@
 // One worker thread's view of ssmem through either API, so that a workload is written once and
 // run through the C++ API (ssmem.hpp) and the original C API (ssmem.h):
 //   alloc(k), free(k, p), release(k, p)   on the thread's k-th allocator
+//   retire(k, p), retire_own(k, p)        deferred destruction: the deleter scribbles over the
+//                                         object, then frees it (malloc'd objects) or hands it
+//                                         back for reuse (the allocator's own, C++ only)
 //   safe_to_reclaim(), offline(), online()
 // Construction registers the calling thread; destruction (on the same thread) returns every
 // allocator's memory, so it must come after every thread has stopped using the objects
@@ -11,6 +14,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -21,6 +26,16 @@
 #include "tests/stress/harness.hpp"
 
 namespace stress {
+
+/// What a deleter does to an object before freeing it: a write, so that a deleter that runs
+/// while a reader still reads the object is a data race (TSan) or a value mismatch.
+inline void scribble(void* p, std::size_t n) noexcept { std::memset(p, 0xde, n); }
+
+/// The deleter of retire(): scribbles over the object (its size in the context), then free().
+inline void scribble_then_free(void* p, void* size) noexcept {
+  scribble(p, reinterpret_cast<std::uintptr_t>(size));
+  std::free(p);
+}
 
 /// What a worker needs to build its allocators.
 struct worker_options {
@@ -43,14 +58,35 @@ inline const char* ts_name(ssmem::ts_policy p) {
 class cxx_worker {
  public:
   static constexpr const char* name = "C++ API";
-  cxx_worker(ssmem::domain& d, unsigned /*thread*/, const worker_options& o) : scope_(d) {
+  cxx_worker(ssmem::domain& d, unsigned /*thread*/, const worker_options& o)
+      : scope_(d), object_size_(o.object_size) {
     for (unsigned k = 0; k < o.allocators; ++k) {
       allocs_.push_back(std::make_unique<ssmem::allocator>(scope_, o.object_size, o.opts));
     }
+    for (auto& a : allocs_) ctxs_.push_back({this, &a->impl()});
   }
   void* alloc(unsigned k) { return allocs_[k]->allocate(); }
   void free(unsigned k, void* p) { allocs_[k]->deallocate(p); }
   void release(unsigned k, void* p) { allocs_[k]->release(p); }
+  void retire(unsigned k, void* p) {
+    // The size the workload asked for: a malloc'd object is no larger.
+    allocs_[k]->retire(p, &scribble_then_free, reinterpret_cast<void*>(object_size_));
+  }
+  // The deleter scribbles over the object, except in the allocators' destructors: those run
+  // after every thread has stopped, when an object may lie in a chunk that another thread's
+  // allocator has already returned (objects move between allocators through free and reuse;
+  // the destructor's precondition, as for free sets, is that no thread touches them).
+  void retire_own(unsigned k, void* p) {
+    allocs_[k]->impl().retire_own(p, [](void* obj, void* c) noexcept {
+      auto* ctx = static_cast<own_ctx*>(c);
+      if (!ctx->w->tearing_down_) scribble(obj, ctx->w->object_size_);
+      ctx->a->reuse_retired(obj);
+    }, &ctxs_[k]);
+  }
+  ~cxx_worker() {
+    tearing_down_ = true;
+    allocs_.clear();
+  }
   void safe_to_reclaim() { scope_.safe_to_reclaim(); }
   void offline() { scope_.offline(); }
   void online() { scope_.online(); }
@@ -69,7 +105,14 @@ class cxx_worker {
 
  private:
   ssmem::thread_scope scope_;
+  std::size_t object_size_;
   std::vector<std::unique_ptr<ssmem::allocator>> allocs_;
+  struct own_ctx {
+    cxx_worker* w;
+    ssmem::basic_allocator<ssmem::native_policy>* a;
+  };
+  std::vector<own_ctx> ctxs_;  // one per allocator, for retire_own's deleter
+  bool tearing_down_ = false;
 };
 
 /// The C API on the default domain: ssmem_alloc_init_ts with the thread's index as id;
@@ -90,6 +133,12 @@ class c_worker {
   void* alloc(unsigned k) { return ssmem_alloc(&allocs_[k].a, object_size_); }
   void free(unsigned k, void* p) { ssmem_free(&allocs_[k].a, p); }
   void release(unsigned k, void* p) { ssmem_release(&allocs_[k].a, p); }
+  void retire(unsigned k, void* p) {
+    ssmem_retire(&allocs_[k].a, p, [](void* obj, void* size) {
+      scribble_then_free(obj, size);
+    }, reinterpret_cast<void*>(object_size_));
+  }
+  void retire_own(unsigned k, void* p) { free(k, p); }  // no such call in the C API
   void safe_to_reclaim() { SSMEM_SAFE_TO_RECLAIM(); }
   void offline() { ssmem_thread_offline(); }
   void online() { ssmem_thread_online(); }

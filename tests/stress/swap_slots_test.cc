@@ -5,7 +5,9 @@
 // slot's index (the value check fails now or at the end) and, with ThreadSanitizer, the
 // reuse's write races with the read. Phases cover both APIs, every timestamp policy, several
 // allocators per thread, and the release path (objects from malloc, given back through
-// release, so AddressSanitizer sees a premature free as a heap-use-after-free).
+// release, so AddressSanitizer sees a premature free as a heap-use-after-free), and deferred
+// destruction (retire with a deleter that scribbles over the object before freeing or reusing
+// it: a deleter run too early races with the reader).
 #include <barrier>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +29,7 @@ struct slot_object {
   std::uint64_t value;
   std::uint64_t check;  // ~value: a torn or recycled object shows as value != ~check
   unsigned origin;      // origin_ssmem or origin_malloc: which path gives it back
+  unsigned owner;       // ssmem objects: thread * 16 + allocator index (retire_own needs its own)
 };
 
 struct phase_spec {
@@ -34,6 +37,9 @@ struct phase_spec {
   ssmem::ts_policy bump_on;
   unsigned allocators;        // per thread
   unsigned malloc_percent;    // share of new objects from malloc (released, not freed)
+  bool retire = false;        // deferred destruction: malloc'd objects retired with a deleter
+                              // (scribble, free); C++: the allocator's own retired too (scribble,
+                              // reuse)
 };
 
 struct shared_state {
@@ -84,6 +90,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
         n = static_cast<slot_object*>(w.alloc(k));
         STRESS_CHECK(n != nullptr, "allocation failed");
         n->origin = origin_ssmem;
+        n->owner = t * 16 + k;
       }
       n->value = v;
       n->check = ~v;
@@ -92,11 +99,21 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
     auto dispose = [&](slot_object* o) {
       unsigned k = static_cast<unsigned>(r.below(w.allocators()));
       if (o->origin == origin_malloc) {
-        w.release(k, o);
+        if (spec.retire) {
+          w.retire(k, o);
+        } else {
+          w.release(k, o);
+        }
       } else {
         STRESS_CHECK(o->origin == origin_ssmem, "object %p has a corrupt origin %u", (void*)o,
                      o->origin);
-        w.free(k, o);
+        // retire_own takes only the allocator's own objects (its destructor runs the pending
+        // deleters, which write them); others are freed, which any allocator may take.
+        if (spec.retire && o->owner / 16 == t && r.chance(50)) {
+          w.retire_own(o->owner % 16, o);
+        } else {
+          w.free(k, o);
+        }
       }
     };
 
@@ -162,6 +179,7 @@ int main() {
       {"c++", ts_policy::both, 2, 50},     {"c", ts_policy::both, 2, 50},
       {"c", ts_policy::none, 1, 0},        {"c", ts_policy::on_alloc, 1, 20},
       {"c", ts_policy::on_free, 2, 0},    {"c++", ts_policy::on_free, 1, 100},
+      {"c++", ts_policy::both, 2, 50, true}, {"c", ts_policy::on_free, 1, 50, true},
   };
   return stress::run_phases(
       "swap_slots_test", phases,
@@ -171,8 +189,9 @@ int main() {
       },
       [](const phase_spec& s, unsigned threads) {
         char title[128];
-        std::snprintf(title, sizeof title, "%s ts=%s allocators=%u malloc=%u%% threads=%u",
-                      s.api, stress::ts_name(s.bump_on), s.allocators, s.malloc_percent, threads);
+        std::snprintf(title, sizeof title, "%s ts=%s allocators=%u malloc=%u%%%s threads=%u",
+                      s.api, stress::ts_name(s.bump_on), s.allocators, s.malloc_percent,
+                      s.retire ? " retire" : "", threads);
         return std::string(title);
       });
 }

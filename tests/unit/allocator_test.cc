@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "ssmem/allocator.hpp"
@@ -342,6 +343,94 @@ TEST_CASE("released memory goes back to the system only after every thread moved
   a.release(nullptr);           // no-op
   CHECK(a.stats().released == 4);
 }  // the destructor returns the last one (LeakSanitizer checks it in sanitizer builds)
+
+namespace {
+// A deleter that records what it was given, in order.
+struct deleter_log {
+  std::vector<std::pair<void*, int>> calls;
+  static void note(void* obj, void* ctx) noexcept {
+    auto* self = static_cast<deleter_log*>(ctx);
+    self->calls.emplace_back(obj, *static_cast<int*>(obj));
+    std::free(obj);
+  }
+};
+int* make_int(int v) {
+  auto* p = static_cast<int*>(std::malloc(sizeof(int)));
+  *p = v;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("a retired object's deleter runs only after every thread moved on") {
+  fixture f;
+  ssmem::options o = small(4);
+  o.release_set_size = 1;
+  allocator a(f.d, *f.me, 16, o);
+  deleter_log log;
+  int* x = make_int(1);
+  a.retire(x, &deleter_log::note, &log);  // release set 1 stamped
+  a.retire(make_int(2), &deleter_log::note, &log);  // other has not moved: nothing runs
+  CHECK(log.calls.empty());
+  CHECK(a.stats().release_pending == 2);
+  f.other->bump();
+  a.release(std::malloc(8));  // probe: set 1 given back, its deleter runs; a plain release mixes in
+  REQUIRE(log.calls.size() == 1);
+  CHECK(log.calls[0].first == x);
+  CHECK(log.calls[0].second == 1);  // the object was intact when the deleter got it
+  CHECK(a.stats().returned == 1);
+  a.retire(nullptr, &deleter_log::note, &log);  // no-op
+  a.retire(make_int(3), nullptr, nullptr);      // no deleter: released to the system
+  CHECK(a.stats().released == 4);
+  f.other->bump();
+  a.release(std::malloc(8));
+  CHECK(log.calls.size() == 2);
+  CHECK(log.calls[1].second == 2);
+}  // the destructor runs the rest (LeakSanitizer checks that nothing is lost)
+
+TEST_CASE("the destructor runs the deleters of objects still waiting") {
+  deleter_log log;
+  {
+    fixture f;
+    ssmem::options o = small(4);
+    o.release_set_size = 2;
+    allocator a(f.d, *f.me, 16, o);
+    a.retire(make_int(5), &deleter_log::note, &log);  // still in the filling release set
+    CHECK(log.calls.empty());
+  }
+  REQUIRE(log.calls.size() == 1);
+  CHECK(log.calls[0].second == 5);
+}
+
+namespace {
+struct own_retire_ctx {
+  allocator* a;
+  int runs = 0;
+  static void run(void* obj, void* ctx) noexcept {
+    auto* self = static_cast<own_retire_ctx*>(ctx);
+    ++self->runs;
+    self->a->reuse_retired(obj);
+  }
+};
+}  // namespace
+
+TEST_CASE("an own object retired with a deleter is reusable right after its deleter ran") {
+  fixture f;
+  ssmem::options o = small(4);
+  o.release_set_size = 1;
+  own_retire_ctx ctx{nullptr};  // outlives the allocator, whose destructor runs q's deleter
+  allocator a(f.d, *f.me, 16, o);
+  ctx.a = &a;
+  void* p = a.allocate();
+  a.retire_own(p, &own_retire_ctx::run, &ctx);
+  CHECK(ctx.runs == 0);
+  void* q = a.allocate();
+  CHECK(q != p);  // not reusable before the grace period
+  f.other->bump();
+  a.retire_own(q, &own_retire_ctx::run, &ctx);  // probe: p's set given back
+  CHECK(ctx.runs == 1);
+  CHECK(a.stats().collected == 1);
+  CHECK(a.allocate() == p);  // reused at once, no second grace period
+}
 
 TEST_CASE("a full free set also returns released memory that its stamp dominates") {
   fixture f;

@@ -167,6 +167,41 @@ static void test_release_and_timestamps(void) {
   ssmem_alloc_term(&a); /* last allocator: returns pending releases (LeakSanitizer checks) */
 }
 
+/* ssmem_retire: a node with a malloc'd member, freed by its deleter after the grace period. */
+struct rnode {
+  char* name;
+  int key;
+};
+static int deleted_keys;
+static void rnode_delete(void* obj, void* context) {
+  struct rnode* n = (struct rnode*)obj;
+  CHECK(n->key >= 0);         /* intact when the deleter gets it */
+  CHECK(context == &deleted_keys);
+  deleted_keys += n->key;
+  free(n->name);
+  free(n);
+}
+
+static void test_retire_with_deleter(void) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init(&a, SSMEM_DEFAULT_MEM_SIZE, 4);
+  deleted_keys = 0;
+  int total = 0;
+  for (int i = 1; i <= 40; i++) {
+    struct rnode* n = (struct rnode*)malloc(sizeof *n);
+    n->name = (char*)malloc(16);
+    n->key = i;
+    total += i;
+    ssmem_retire(&a, n, rnode_delete, &deleted_keys);
+    SSMEM_SAFE_TO_RECLAIM();
+  }
+  CHECK(deleted_keys < total); /* the newest retirements still wait */
+  ssmem_retire(&a, NULL, rnode_delete, &deleted_keys); /* no-op */
+  ssmem_retire(&a, malloc(8), NULL, NULL);              /* as ssmem_release */
+  ssmem_alloc_term(&a); /* the last: every waiting deleter runs (LeakSanitizer checks) */
+  CHECK(deleted_keys == total);
+}
+
 #define SLOTS 64
 static void* slots[SLOTS];
 static pthread_barrier_t checked_barrier;
@@ -237,6 +272,7 @@ int main(void) {
   test_alloc_free_reuse();
   test_other_sizes();
   test_release_and_timestamps();
+  test_retire_with_deleter();
   test_threads_swap();
   test_thread_exit_frees_its_id();
   printf("c_api_test: %d failure(s)\n", failures);

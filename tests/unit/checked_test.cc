@@ -209,3 +209,36 @@ TEST_CASE("correct use does not abort: each check has no false alarm") {
   CHECK(o.exit_code == 0);
   CHECK(o.err.empty());
 }
+
+TEST_CASE("retiring a pool object twice, or retiring an ssmem object with a deleter, aborts") {
+  expect_abort(
+      [] {
+        ssmem::domain d;
+        ssmem::thread_scope t(d);
+        ssmem::object_pool<long> pool(t);
+        long* p = pool.create(1);
+        pool.retire(p);
+        pool.retire(p);
+      },
+      "object_pool::retire: double free");
+  expect_abort(
+      [] {
+        ssmem_allocator_t a;
+        ssmem_alloc_init(&a, SSMEM_DEFAULT_MEM_SIZE, 0);
+        void* p = ssmem_alloc(&a, 16);
+        ssmem_retire(&a, p, [](void* o, void*) { std::free(o); }, nullptr);
+      },
+      "ssmem_retire: release of an object that came from ssmem_alloc");
+}
+
+TEST_CASE("a thread scope that ends before a scope nested in it aborts naming the misuse") {
+  expect_abort(
+      [] {
+        ssmem::domain d;
+        auto* outer = new ssmem::thread_scope(d);
+        ssmem::thread_scope* inner = new ssmem::thread_scope(d);
+        (void)inner;
+        delete outer;
+      },
+      "~thread_scope: scopes of one thread must end in the reverse order");
+}

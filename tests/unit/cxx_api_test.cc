@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ssmem/ssmem.h"
 #include "ssmem/ssmem.hpp"
 
 namespace {
@@ -133,7 +134,9 @@ TEST_CASE("the default domain is the one the C API registers in") {
 TEST_CASE("an offline guard stops the thread from blocking collection, then restores it") {
   ssmem::domain d;
   ssmem::thread_scope owner(d);
-  ssmem::thread_scope idle(d);  // a second scope on this OS thread stands for an idle thread
+  // A second record for this OS thread stands for an idle thread (a plain nested scope would
+  // share owner's record: one thread, one record per domain).
+  ssmem::thread_scope idle(d, ssmem::separate_record);
   ssmem::options o;
   o.free_set_size = 1;
   o.stamp_batch = 0;  // every full set stamped at once
@@ -173,7 +176,7 @@ TEST_CASE("statistics print for humans and count the domain's records") {
   ssmem::thread_scope t(d);
   ssmem::domain_stats ds;
   {
-    ssmem::thread_scope u(d);
+    ssmem::thread_scope u(d, ssmem::separate_record);  // a second record, as another thread's
     u.offline();
     ds = d.stats();
   }
@@ -228,4 +231,188 @@ TEST_CASE("a thread's implicit scope is registered on first use and leaves at th
   // the record went offline and free at thread exit
   CHECK(ssmem::version_is_offline(rec->load_version()));
   CHECK(d.stats().free >= 1);
+}
+
+TEST_CASE("nested scopes of one thread in one domain share its record") {
+  ssmem::domain d;
+  ssmem::thread_scope outer(d);
+  {
+    ssmem::thread_scope inner(d);
+    CHECK(&inner.get_record() == &outer.get_record());
+    CHECK(inner.shares_outer_record());
+    CHECK(d.slot_count() == 1);
+    {
+      ssmem::thread_scope innermost(d);
+      CHECK(&innermost.get_record() == &outer.get_record());
+      CHECK(ssmem::innermost_scope_of_this_thread() == &innermost);
+    }
+    CHECK(ssmem::innermost_scope_of_this_thread() == &inner);
+  }
+  CHECK(outer.is_online());  // the inner scopes' ends leave the outer registration alone
+  CHECK(d.stats().online == 1);
+  CHECK(d.stats().free == 0);
+  ssmem::thread_scope separate(d, ssmem::separate_record);
+  CHECK(&separate.get_record() != &outer.get_record());
+  CHECK_FALSE(separate.shares_outer_record());
+  CHECK(d.slot_count() == 2);
+}
+
+TEST_CASE("collection progresses while the owner works inside nested scopes") {
+  // Before scopes were re-entrant, the inner scope registered a second record: the outer one
+  // stayed online and never moved, and held back every collection in the domain.
+  ssmem::domain d;
+  ssmem::thread_scope outer(d);
+  ssmem::thread_scope inner(d);
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.stamp_batch = 0;  // every full set stamped at once
+  ssmem::allocator a(inner, 16, o);
+  for (int i = 0; i < 8; ++i) {
+    a.deallocate(a.allocate());
+    ssmem::safe_to_reclaim();  // the innermost scope: the thread's only entry moves on
+  }
+  auto s = a.stats();
+  CHECK(s.collected >= 6);
+  CHECK(s.blocking_slot == -1);
+  CHECK(d.stats().slots == 1);
+}
+
+TEST_CASE("offline and online act on the record that nested scopes share") {
+  ssmem::domain d;
+  ssmem::thread_scope outer(d);
+  {
+    ssmem::thread_scope inner(d);
+    inner.offline();
+    CHECK_FALSE(outer.is_online());  // one thread, one record: the thread is offline
+    inner.online();
+    CHECK(outer.is_online());
+    ssmem::offline_guard g(inner);
+    CHECK_FALSE(outer.is_online());
+  }
+  CHECK(outer.is_online());  // the guard restored what it found
+  outer.offline();
+  {
+    ssmem::thread_scope inner(d);  // finds the thread offline: online for its lifetime
+    CHECK(inner.is_online());
+    CHECK(outer.is_online());
+  }
+  CHECK_FALSE(outer.is_online());  // and offline again as the outer scope left it
+  outer.online();
+}
+
+TEST_CASE("scopes in other domains nest without sharing, and the inner one of a domain wins") {
+  ssmem::domain d1, d2;
+  ssmem::thread_scope a(d1);
+  ssmem::thread_scope b(d2);
+  ssmem::thread_scope c(d1);  // shares a's record, though b lies between them
+  CHECK(&c.get_record() == &a.get_record());
+  CHECK(&b.get_record() != &a.get_record());
+  CHECK(d1.slot_count() == 1);
+  CHECK(d2.slot_count() == 1);
+}
+
+TEST_CASE("default-domain scopes and this_thread() share the thread's record with the C API") {
+  ssmem::domain& d = ssmem::default_domain();
+  std::thread([&] {
+    ssmem::record* rec = nullptr;
+    {
+      ssmem::thread_scope s;
+      rec = &s.get_record();
+      ssmem::thread_scope& implicit = ssmem::this_thread();  // not nested: held until exit
+      CHECK(&implicit.get_record() == rec);
+      CHECK(ssmem::innermost_scope_of_this_thread() == &s);
+    }
+    // s ended, this_thread() still holds the record
+    CHECK(ssmem::innermost_scope_of_this_thread() == nullptr);
+    CHECK(ssmem::this_thread().is_online());
+    auto v = rec->own_version();
+    ssmem::safe_to_reclaim();  // no scope on the chain: the default-domain record
+    CHECK(rec->own_version() == v + 2);
+    ssmem::thread_scope again;
+    CHECK(&again.get_record() == rec);
+  }).join();
+  CHECK(d.stats().online == 0);
+}
+
+TEST_CASE("the C API registers the record a default-domain scope holds, and vice versa") {
+  ssmem::domain& d = ssmem::default_domain();
+  std::thread([&] {
+    ssmem::record* rec = nullptr;
+    {
+      ssmem::thread_scope s;  // C++ first
+      rec = &s.get_record();
+      static ssmem_allocator_t a;
+      ssmem_alloc_init(&a, 4096, 7);
+      CHECK(rec->label() == 7);  // the same record: one thread, one record per domain
+      ssmem_free(&a, ssmem_alloc(&a, 16));
+      ssmem_thread_offline();
+      CHECK_FALSE(s.is_online());  // the C API's offline is the thread's
+      ssmem_thread_online();
+      ssmem_term();  // the C registration ends; the scope still holds the record
+      CHECK(s.is_online());
+      CHECK(rec->label() == -1);
+      CHECK_FALSE(ssmem::version_is_offline(rec->load_version()));
+    }
+    CHECK(ssmem::version_is_offline(rec->load_version()));  // last use gone: unregistered
+    static ssmem_allocator_t b;
+    ssmem_alloc_init(&b, 4096, 8);  // C first
+    {
+      ssmem::thread_scope s;
+      CHECK(s.get_record().label() == 8);
+      rec = &s.get_record();
+    }
+    CHECK_FALSE(ssmem::version_is_offline(rec->load_version()));  // the C API still holds it
+    ssmem_term();
+    CHECK(ssmem::version_is_offline(rec->load_version()));
+  }).join();
+  CHECK(d.stats().online == 0);
+}
+
+TEST_CASE("a retired pool object is destroyed after the grace period, then its memory reused") {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::thread_scope reader(d, ssmem::separate_record);  // stands for a reader thread
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.release_set_size = 1;
+  o.stamp_batch = 0;  // every full set stamped at once
+  ssmem::object_pool<node> pool(t, o);
+  const int live0 = node::live;
+  node* a = pool.create(1);
+  node* b = pool.create(2);
+  pool.retire(a);  // stamped; the reader may still hold a
+  CHECK(node::live == live0 + 2);  // ~node() has not run
+  CHECK(a->key == 1);              // what a reader that holds a still reads
+  pool.retire(b);  // the reader has not moved on: put off
+  CHECK(node::live == live0 + 2);
+  reader.safe_to_reclaim();
+  pool.retire(nullptr);  // no-op
+  node* c = pool.create(3);
+  pool.retire(c);  // probe: a's set is given back: ~node(), memory reusable at once
+  CHECK(node::live == live0 + 2);  // a destroyed, c created
+  node* e = pool.create(4);
+  CHECK(static_cast<void*>(e) == static_cast<void*>(a));
+  pool.destroy(e);
+}  // the pool's destructor destroys b and c (LeakSanitizer and the live count)
+
+TEST_CASE("allocator::retire runs a callable deleter after the grace period") {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::thread_scope reader(d, ssmem::separate_record);
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.release_set_size = 1;
+  o.stamp_batch = 0;
+  ssmem::allocator a(t, 16, o);
+  int deleted = 0;
+  a.retire(new node(10), [&deleted](node* n) noexcept {  // with state: boxed
+    deleted += n->key;
+    delete n;
+  });
+  a.retire(new node(20), [](node* n) noexcept { delete n; });  // stateless: a function pointer
+  CHECK(deleted == 0);
+  reader.safe_to_reclaim();
+  a.retire(static_cast<node*>(nullptr), [](node* n) noexcept { delete n; });  // no-op
+  a.release(std::malloc(4));  // probe: the first set is given back
+  CHECK(deleted == 10);
 }

@@ -57,6 +57,7 @@ class basic_allocator {
         object_size_(object_size == 0 ? 0 : normalize_object_size(object_size, 8)),
         next_chunk_(o.chunk_size) {
     if (opts_.free_set_size == 0) opts_.free_set_size = 1;
+    due_ = opts_.stamp_batch * opts_.free_set_size;
     if (opts_.release_set_size == 0) opts_.release_set_size = 1;
   }
   basic_allocator(const basic_allocator&) = delete;
@@ -395,9 +396,7 @@ class basic_allocator {
   // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
   [[gnu::noinline]] void seal(set* s, set_queue<Policy>& queue, const char* api) noexcept {
     queue.push_back(s);
-    if (unstamped_objects() >= opts_.stamp_batch * opts_.free_set_size) {
-      stamp_or_defer(api);
-    }
+    if (unstamped_objects() >= due_) stamp_or_defer(api);
   }
 
   // Objects in full sets waiting for a stamp, freed and released (retired) alike.
@@ -421,6 +420,9 @@ class basic_allocator {
       collect(clock_);
       if (!pending_.empty() || !rel_pending_.empty()) {
         ++stats_.deferred;
+        // The next try after one more free set's worth (with stamp_batch 0: the next full
+        // set), not at every small release set: probes and yields stay rare.
+        due_ = unstamped_objects() + (opts_.stamp_batch != 0 ? opts_.free_set_size : 1);
         // Back-pressure: a thread that holds the oldest stamped sets back (on time-shared
         // cores, one that is not running) is given the processor once the sets waiting for a
         // stamp exceed stamp_backlog batches, instead of carving ever more chunk memory.
@@ -443,6 +445,7 @@ class basic_allocator {
       detail::fatal(api, "out of memory for a vector clock");
     }
     ++stats_.stamps;
+    due_ = opts_.stamp_batch * opts_.free_set_size;
     stamp_all(unstamped_, pending_, api);
     stamp_all(rel_unstamped_, rel_pending_, api);
     if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
@@ -550,6 +553,9 @@ class basic_allocator {
   set_queue<Policy> rel_pending_;
   set_stack<Policy> rel_available_;
   vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
+  // Unstamped objects at which stamp_or_defer() runs next: a batch, or after a put-off
+  // stamp one more free set's worth.
+  std::size_t due_ = 0;
   allocator_stats stats_;
 };
 

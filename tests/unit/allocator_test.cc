@@ -497,3 +497,25 @@ TEST_CASE("under ASan a collected object is poisoned until it is handed out agai
   CHECK_FALSE(__asan_address_is_poisoned(p));
 }
 #endif
+
+TEST_CASE("after a put-off stamp the next try waits for one more free set's worth of objects") {
+  fixture f;
+  ssmem::options o = small(4);
+  o.stamp_batch = 1;       // a batch: 4 objects
+  o.release_set_size = 1;  // small release sets: a seal at every release
+  allocator a(f.d, *f.me, 16, o);
+  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));
+  CHECK(a.stats().stamps == 1);
+  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // due: the probe finds `other` idle
+  CHECK(a.stats().probes == 1);
+  CHECK(a.stats().deferred == 1);
+  for (int i = 0; i < 3; ++i) a.release(std::malloc(8));  // not yet due again: no probe
+  CHECK(a.stats().probes == 1);
+  a.release(std::malloc(8));                              // 4 more: due again
+  CHECK(a.stats().probes == 2);
+  CHECK(a.stats().deferred == 2);
+  f.other->bump();
+  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // probe collects, then one stamp
+  CHECK(a.stats().returned == 4);
+  CHECK(a.stats().stamps == 2);
+}

@@ -447,6 +447,16 @@ class basic_allocator {
     ++stats_.stamps;
     due_ = opts_.stamp_batch * opts_.free_set_size;
     stamp_all(unstamped_, pending_, api);
+    // A release set that is not full yet goes with the stamp too: released memory never
+    // waits for more releases to fill its set, only for the batches (rare, large releases).
+    if (rel_filling_ != nullptr && !rel_filling_->empty()) {
+      if constexpr (detail::mutant == detail::mutant_kind::partial_release_set_unstamped) {
+        rel_pending_.push_back(rel_filling_);  // Mutant 12: queued with no stamp of its own
+      } else {
+        rel_unstamped_.push_back(rel_filling_);
+      }
+      rel_filling_ = nullptr;
+    }
     stamp_all(rel_unstamped_, rel_pending_, api);
     if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
       // Mutant 7: the sets just stamped are collected with the older ones, by their own clock.

@@ -20,7 +20,10 @@ enum class ts_policy : int {
 /// How an allocator works. Values are read once, at construction.
 struct options {
   std::size_t free_set_size = 507;                    ///< objects per free set [SSMEM_GC_FREE_SET_SIZE]; 0 means 1
-  std::size_t release_set_size = 3;                   ///< objects per release set [SSMEM_GC_RLSE_SET_SIZE]; 0 means 1
+  /// Objects (entries) per release set [SSMEM_GC_RLSE_SET_SIZE]; 0 means 1. The original's 3
+  /// made every third release a stamp; with batches it only sets the bookkeeping grain (a
+  /// stamp also takes the release set that is not full yet), so the default is 64.
+  std::size_t release_set_size = 64;
   /// Full free and release sets wait, unstamped, until they hold stamp_batch * free_set_size
   /// objects together; then one heavy fence and one snapshot stamp them all (docs/design.md
   /// §3, "Stamping in batches"). 0: every full set is stamped at once, as in the original

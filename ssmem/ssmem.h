@@ -36,7 +36,8 @@ extern "C" {
 /** freed objects per free set */
 #define SSMEM_GC_FREE_SET_SIZE 507 /* freed objects per free set */
 /** released objects per release set */
-#define SSMEM_GC_RLSE_SET_SIZE 3   /* released objects per release set */
+#define SSMEM_GC_RLSE_SET_SIZE 64  /* released objects per release set (the original: 3; a
+                                      stamp now also takes a release set that is not full) */
 /** full sets wait until they hold this many free sets' worth of objects; then one heavy
    fence and one snapshot stamp them all (extension; 0: every full set at once, as the
    original) */

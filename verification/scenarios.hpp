@@ -33,6 +33,7 @@ namespace ssmem::verification {
 /// Knobs of a scenario (kept tiny: the state space grows fast).
 struct scenario_config {
   std::size_t free_set_size = 1;
+  std::size_t release_set_size = 1;  ///< entries per release set
   std::size_t stamp_batch = 1;   ///< free sets' worth of objects per stamp (1: every free set)
   ts_policy bump_on = ts_policy::both;
   unsigned ops = 2;              ///< operations per thread
@@ -78,7 +79,7 @@ class world {
     } else {
       options o;
       o.free_set_size = cfg_.free_set_size;
-      o.release_set_size = 1;
+      o.release_set_size = cfg_.release_set_size;
       o.chunk_size = 4096;
       o.bump_on = cfg_.bump_on;
       o.stamp_batch = cfg_.stamp_batch;

@@ -23,6 +23,8 @@ enum class mutant_kind : int {
   original_ordering = 8,        // the original C code: relaxed bump, relaxed loads, no fences
   batch_stamps_newest_only = 9, // I4 broken: of a batch of full sets, only the newest is stamped
   stamp_with_probe = 10,        // [S5] skipped: a batch is stamped with the probe's unfenced clock
+  partial_release_set_unstamped = 12,  // I4 broken: a stamp queues the release set that is not
+                                       // full without giving it the stamp's clock
   deleter_at_retire = 11,       // I1 broken: a retired object's deleter runs at retire time
 };
 

@@ -519,3 +519,21 @@ TEST_CASE("after a put-off stamp the next try waits for one more free set's wort
   CHECK(a.stats().returned == 4);
   CHECK(a.stats().stamps == 2);
 }
+
+TEST_CASE("a stamp takes the release set that is not full yet: a rare release waits for no more") {
+  fixture f;
+  ssmem::options o = small(2);
+  o.stamp_batch = 1;  // a batch: 2 objects
+  CHECK(o.release_set_size == 64);  // the default
+  allocator a(f.d, *f.me, 16, o);
+  a.release(std::malloc(8));  // one release: its set is far from full
+  a.deallocate(a.allocate());
+  a.deallocate(a.allocate());  // a free set fills: the batch is due and is stamped
+  CHECK(a.stats().stamps == 1);
+  CHECK(a.stats().unstamped == 0);
+  f.other->bump();
+  a.deallocate(a.allocate());
+  a.deallocate(a.allocate());  // the next batch's probe collects the release with the free set
+  CHECK(a.stats().returned == 1);
+  CHECK(a.stats().release_pending == 0);
+}

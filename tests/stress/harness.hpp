@@ -24,6 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "ssmem/native_policy.hpp"
+#include "ssmem/options.hpp"
+
 #ifndef SSMEM_STRESS_SANITIZER
 #define SSMEM_STRESS_SANITIZER "plain"
 #endif
@@ -95,11 +98,19 @@ struct config {
                                               static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
     c.budget_ms = env_u64("SSMEM_STRESS_MS", 1500);
     c.max_iters = env_u64("SSMEM_STRESS_ITERS", 2'000'000);
+    const bool membarrier = ssmem::native_policy::membarrier_available;
     std::printf("%s [%s]: SSMEM_STRESS_SEED=%" PRIu64 " SSMEM_STRESS_MS=%" PRIu64
-                " SSMEM_STRESS_ITERS=%" PRIu64 " (hardware threads: %u)\n",
+                " SSMEM_STRESS_ITERS=%" PRIu64 " (hardware threads: %u; fences: %s)\n",
                 test_name, sanitizer, c.seed, c.budget_ms, c.max_iters,
-                std::thread::hardware_concurrency());
+                std::thread::hardware_concurrency(),
+                membarrier ? "membarrier" : "fallback, a full fence on both sides");
     std::fflush(stdout);
+    // A variant run with SSMEM_NO_MEMBARRIER=1 must really take the fallback.
+    const char* off = std::getenv("SSMEM_NO_MEMBARRIER");
+    if (off != nullptr && off[0] == '1' && membarrier) {
+      std::fprintf(stderr, "FAILED: SSMEM_NO_MEMBARRIER=1 but the membarrier path is in use\n");
+      std::exit(1);
+    }
     return c;
   }
 

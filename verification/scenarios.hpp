@@ -12,6 +12,9 @@
 //                  against one unlink, two stamps and the reuse (2 threads, exhaustive search).
 //   batch_race     reads against a batch of sets stamped together, and against a stamp that
 //                  follows a probe (2 threads, exhaustive search).
+//   register_race  registrations racing (two publications, two adopters of one free record,
+//                  a leave-and-rejoin against a registration) around one unlink, two stamps
+//                  and the reuse; world::check_membership afterwards (2 and 3 threads).
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.

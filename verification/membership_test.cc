@@ -60,6 +60,10 @@ constexpr v::scenario_config concurrent_register_unchecked_2t{
 constexpr v::scenario_config concurrent_register_3t{
     .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b110,
     .expected_records = 3};
+// All three threads publish concurrently (a head CAS may fail twice in a row).
+constexpr v::scenario_config concurrent_register_all_3t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b111,
+    .expected_records = 3};
 // One free record, two registrations: one adopts it, the other publishes a new record.
 constexpr v::scenario_config adopt_same_record_2t{
     .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11, .free_records = 1,
@@ -97,6 +101,7 @@ const std::array tests{
     v::entry<v::register_race, 2, rejoin_vs_register_2t>("membership__rejoin_vs_register_2t", v::bounded(4), v::bounded(6)),
     v::control_entry<v::register_race, 2, concurrent_register_unchecked_2t>("membership__concurrent_register_unchecked_2t", v::bounded(4), v::bounded(6)),
     v::entry<v::register_race, 3, concurrent_register_3t>("membership__concurrent_register_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::register_race, 3, concurrent_register_all_3t>("membership__concurrent_register_all_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::register_race, 3, adopt_same_record_3t>("membership__adopt_same_record_3t", v::bounded(2), v::bounded(3)),
     v::entry<v::register_race, 3, rejoin_vs_register_3t>("membership__rejoin_vs_register_3t", v::bounded(2), v::bounded(3)),
 };

@@ -237,7 +237,7 @@ class basic_allocator {
 
   void push_retired(void* obj, retire_fn fn, void* context, source_location loc) noexcept {
     if constexpr (detail::mutant == detail::mutant_kind::deleter_at_retire) {
-      // Mutant 11: the deleter runs at once, before any grace period.
+      // Mutant 21: the deleter runs at once, before any grace period.
       if (fn != nullptr) {
         ++stats_.released;
         ++stats_.returned;
@@ -451,7 +451,7 @@ class basic_allocator {
     // waits for more releases to fill its set, only for the batches (rare, large releases).
     if (rel_filling_ != nullptr && !rel_filling_->empty()) {
       if constexpr (detail::mutant == detail::mutant_kind::partial_release_set_unstamped) {
-        rel_pending_.push_back(rel_filling_);  // Mutant 12: queued with no stamp of its own
+        rel_pending_.push_back(rel_filling_);  // Mutant 22: queued with no stamp of its own
       } else {
         rel_unstamped_.push_back(rel_filling_);
       }

@@ -44,33 +44,56 @@ class basic_domain {
   /// Registers the calling thread: adopts a free record or publishes a new one, then goes
   /// online. nullptr when memory runs out.
   record* register_thread(source_location loc = source_location::current()) noexcept {
-    // [S6] acquire, pairs with [S7]: the records we walk are fully initialised.
-    for (record* r = head_.load(std::memory_order_acquire, loc); r != nullptr; r = r->next_.load(loc)) {
+    using detail::mutant;
+    using detail::mutant_kind;
+    // [S6] acquire (head_load_order), pairs with [S7]: the records we walk are initialised.
+    for (record* r = head_.load(head_load_order(), loc); r != nullptr; r = r->next_.load(loc)) {
       std::uint32_t expected = 0;
       // relaxed pre-check: a hint only, the CAS below decides.
       if (r->in_use_.load(std::memory_order_relaxed, loc) != 0) continue;
-      // [S10] acquire, pairs with [S9] in unregister_thread: the previous owner's last version
-      // store is visible to our relaxed owner-only loads, so our versions keep increasing.
-      if (r->in_use_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
-                                             std::memory_order_relaxed, loc)) {
+      if constexpr (mutant == mutant_kind::adopt_by_store) {
+        // Mutant 16: the pre-check decides, and a plain store takes the record.
+        r->in_use_.store(1, std::memory_order_relaxed, loc);  // relaxed: mutant 16 (no CAS)
         r->go_online(loc);
+        return r;
+      }
+      // [S10] acquire (adopt_order), pairs with [S9] in unregister_thread: the previous
+      // owner's last version store is visible to our relaxed owner-only loads.
+      if (r->in_use_.compare_exchange_strong(expected, 1, adopt_order(),
+                                             std::memory_order_relaxed, loc)) {
+        if constexpr (mutant != mutant_kind::adopt_stays_offline) {
+          r->go_online(loc);  // [S2] inside, as after a publication (I3)
+        }
         return r;
       }
     }
     void* mem = Policy::allocate(sizeof(record));
     if (mem == nullptr) return nullptr;
     record* r = new (mem) record();
-    record* head = head_.load(std::memory_order_acquire, loc);  // [S6] as above
+    record* head = head_.load(head_load_order(), loc);  // [S6] as above
+    [[maybe_unused]] std::size_t first_index = 0;
+    if constexpr (mutant == mutant_kind::index_computed_once) {
+      first_index = head != nullptr ? head->index_.load(loc) + 1 : 0;
+    }
     for (;;) {
       r->next_.store(head, loc);
-      r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
-      // [S7] acq_rel on success, pairs with [S6]/[S11]: its release half makes the new head's
-      // index, next and initial (offline) version visible to every reader (the acquire half
-      // adds nothing the algorithm needs: the head we link to was read by [S6] or by a failed
-      // round's acquire; it is kept as checked). acquire on failure, pairs with a concurrent
-      // [S7]: we read the new head's index on the next round.
-      if (head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
-                                        std::memory_order_acquire, loc)) {
+      if constexpr (mutant == mutant_kind::index_computed_once) {
+        // Mutant 15: the index of the first round is kept after a failed CAS.
+        r->index_.store(first_index, loc);
+      } else {
+        r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
+      }
+      if constexpr (mutant == mutant_kind::publish_by_store) {
+        // Mutant 11: no CAS; a record published since our load of the head is lost.
+        head_.store(r, std::memory_order_release, loc);  // [S7] (mutant 11: a store)
+        break;
+      }
+      // [S7] acq_rel on success (publish_order), pairs with [S6]/[S11]: its release half makes
+      // the new head's index, next and initial (offline) version visible to every reader (the
+      // acquire half adds nothing the algorithm needs: the head we link to was read by [S6] or
+      // by a failed round's acquire; it is kept as checked). acquire on failure (retry_order),
+      // pairs with a concurrent [S7]: we read the new head's index on the next round.
+      if (head_.compare_exchange_strong(head, r, publish_order(), retry_order(), loc)) {
         break;
       }
     }
@@ -83,8 +106,12 @@ class basic_domain {
   /// The owner leaves: it holds no references from now on, and its record becomes free.
   void unregister_thread(record* r, source_location loc = source_location::current()) noexcept {
     if (!version_is_offline(r->own_version())) r->go_offline(loc);
-    // [S9] release, pairs with [S10]: the next owner sees our last version store.
-    r->in_use_.store(0, std::memory_order_release, loc);
+    if constexpr (detail::mutant == detail::mutant_kind::unregister_relaxed) {
+      r->in_use_.store(0, std::memory_order_relaxed, loc);  // relaxed: mutant 18, [S9] weakened
+    } else {
+      // [S9] release, pairs with [S10]: the next owner sees our last version store.
+      r->in_use_.store(0, std::memory_order_release, loc);
+    }
   }
 
   /// Marks the record of a thread that no longer exists as offline and free, so it never
@@ -175,6 +202,40 @@ class basic_domain {
   record* first() const noexcept { return head_.load(std::memory_order_acquire); }  // [S11]
 
  private:
+  // The orders of register_thread, with the mutants that weaken them (detail/mutant.hpp).
+  static constexpr std::memory_order head_load_order() noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::head_load_relaxed) {
+      return std::memory_order_relaxed;  // relaxed: mutant 14, [S6] weakened
+    }
+    // [S6] acquire, pairs with [S7]: the records we walk (and the head whose index we read)
+    // are fully initialised.
+    return std::memory_order_acquire;
+  }
+  static constexpr std::memory_order adopt_order() noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::adopt_cas_relaxed) {
+      return std::memory_order_relaxed;  // relaxed: mutant 17, [S10] weakened
+    }
+    // [S10] acquire, pairs with [S9] in unregister_thread: the previous owner's last version
+    // store is visible to our relaxed owner-only loads, so our versions keep increasing.
+    return std::memory_order_acquire;
+  }
+  static constexpr std::memory_order publish_order() noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::publish_without_release) {
+      return std::memory_order_acquire;  // [S7] without its release: mutant 12
+    }
+    // [S7] acq_rel on success, pairs with [S6]/[S11]: readers of the new head see its index,
+    // next and initial (offline) version.
+    return std::memory_order_acq_rel;
+  }
+  static constexpr std::memory_order retry_order() noexcept {
+    if constexpr (detail::mutant == detail::mutant_kind::retry_without_acquire) {
+      return std::memory_order_relaxed;  // relaxed: mutant 13, [S7]'s failure order weakened
+    }
+    // [S7] acquire on failure, pairs with a concurrent [S7]: we read the new head's index on
+    // the next round.
+    return std::memory_order_acquire;
+  }
+
   typename Policy::template atomic<record*> head_{nullptr};
 };
 

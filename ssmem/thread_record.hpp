@@ -52,8 +52,9 @@ class alignas(64) thread_record {
 
   /// Any thread: the current version, read by snapshots (see [S8] in the body).
   version_t load_version(source_location loc = source_location::current()) const noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::original_ordering) {
-      // Mutant 8 (the original C code): relaxed, [S8] without its acquire.
+    if constexpr (detail::mutant == detail::mutant_kind::original_ordering ||
+                  detail::mutant == detail::mutant_kind::load_version_relaxed) {
+      // Mutants 8 (the original C code) and 20: relaxed, [S8] without its acquire.
       return version_.load(std::memory_order_relaxed, loc);
     }
     // [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version also sees

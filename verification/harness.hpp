@@ -7,6 +7,8 @@
 //                       negative controls, which run only when named)
 //     --deep            the deeper search of each test (also the default when compiled with
 //                       RELACY_EXHAUSTIVE=1, i.e. `--config=exhaustive`)
+//     --bound=K         every named test searched context-bounded at bound K instead
+//                       (--bound=0: exhaustively), for measuring a search's cost by hand
 //     --expect-failure  mutant mode: succeed only if Relacy reports a safety failure (data
 //                       race, failed check, access to freed memory, uninitialised access);
 //                       stops at the first one. A mutant that survives every test fails.
@@ -110,9 +112,13 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
   bool deep = RELACY_EXHAUSTIVE != 0;
   bool expect_failure = false;
   std::vector<std::string_view> only;
+  std::optional<search> forced;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a == "--deep") {
+    if (a.substr(0, 8) == "--bound=") {
+      unsigned k = static_cast<unsigned>(std::strtoul(argv[i] + 8, nullptr, 10));
+      forced = k == 0 ? full() : bounded(k);
+    } else if (a == "--deep") {
       deep = true;
     } else if (a == "--expect-failure") {
       expect_failure = true;
@@ -127,7 +133,7 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
   for (const test_entry& t : tests) {
     bool named = std::find(only.begin(), only.end(), t.name) != only.end();
     if (only.empty() ? t.control : !named) continue;
-    const search& s = deep ? t.deep : t.quick;
+    const search& s = forced ? *forced : deep ? t.deep : t.quick;
     std::fflush(stdout);
     outcome o = t.run(s);
     ++ran;

@@ -45,6 +45,43 @@ constexpr v::scenario_config leaver_race{
 constexpr v::scenario_config offline_online_race{
     .free_set_size = 1, .bump_on = ts_policy::none, .reader = 0, .offline_first = 0};
 
+// Membership races over register_thread / unregister_thread (scenarios.hpp, register_race;
+// thread 0 writes, the others read; the membership check runs after every execution).
+// Two registrations race: both publish a new record, one head CAS fails and retries.
+constexpr v::scenario_config concurrent_register_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11,
+    .expected_records = 2};
+// The same without the membership check: a slot shared by two records must show as a safety
+// failure too (a negative control, run by //verification:mutant_15_index_computed_once_safety).
+constexpr v::scenario_config concurrent_register_unchecked_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11,
+    .expected_records = 2, .membership_check = false};
+// Two readers publish concurrently while the writer (registered before) collects.
+constexpr v::scenario_config concurrent_register_3t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b110,
+    .expected_records = 3};
+// All three threads publish concurrently (a head CAS may fail twice in a row).
+constexpr v::scenario_config concurrent_register_all_3t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b111,
+    .expected_records = 3};
+// One free record, two registrations: one adopts it, the other publishes a new record.
+constexpr v::scenario_config adopt_same_record_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11, .free_records = 1,
+    .expected_records = 2};
+constexpr v::scenario_config adopt_same_record_3t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b110, .free_records = 1,
+    .expected_records = 3};
+// The reader reads, leaves and rejoins while the writer registers: the writer may adopt the
+// reader's record (the reader then publishes), or publish while the reader adopts its own.
+constexpr v::scenario_config rejoin_vs_register_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .rejoiner = 1, .joins_in_run = 0b01,
+    .expected_records = 2};
+// Reader 1 reads, leaves and rejoins; reader 2 registers (maybe adopting 1's record), reads
+// and leaves; the writer (registered before) collects.
+constexpr v::scenario_config rejoin_vs_register_3t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .leaver = 2, .rejoiner = 1,
+    .joins_in_run = 0b100, .expected_records = 0};  // 2 or 3: 1 may get its record back
+
 // The first three add registration, leaving or going offline to the full swap scenario (three
 // operations, bumps): their exhaustive search did not finish within minutes (late
 // registration: not in 240 s), so they run context-bounded (bound 6 in the deep run); the
@@ -59,6 +96,14 @@ const std::array tests{
     v::entry<v::membership_race, 2, offline_online_race>("membership__offline_then_online_race_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 2, rejoin>("membership__leave_and_rejoin_2t", v::full(), v::full()),
     v::entry<v::swap_slots, 3, churn>("membership__churn_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::register_race, 2, concurrent_register_2t>("membership__concurrent_register_2t", v::bounded(4), v::bounded(6)),
+    v::entry<v::register_race, 2, adopt_same_record_2t>("membership__adopt_same_record_2t", v::bounded(4), v::bounded(6)),
+    v::entry<v::register_race, 2, rejoin_vs_register_2t>("membership__rejoin_vs_register_2t", v::bounded(4), v::bounded(6)),
+    v::control_entry<v::register_race, 2, concurrent_register_unchecked_2t>("membership__concurrent_register_unchecked_2t", v::bounded(4), v::bounded(6)),
+    v::entry<v::register_race, 3, concurrent_register_3t>("membership__concurrent_register_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::register_race, 3, concurrent_register_all_3t>("membership__concurrent_register_all_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::register_race, 3, adopt_same_record_3t>("membership__adopt_same_record_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::register_race, 3, rejoin_vs_register_3t>("membership__rejoin_vs_register_3t", v::bounded(2), v::bounded(3)),
 };
 
 }  // namespace

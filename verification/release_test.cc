@@ -29,7 +29,7 @@ constexpr v::scenario_config release_only_2t{
     .release_all = true};
 // Release sets of 2: a released object waits in a set that is not full when the next stamp
 // comes, and the stamp takes that set along (docs/design.md §3). Six swaps: the released
-// objects of the third and fifth go back after later probes. Mutant 12 (the set queued
+// objects of the third and fifth go back after later probes. Mutant 22 (the set queued
 // without the stamp's clock) is killed here.
 constexpr v::scenario_config mixed_partial_2t{
     .free_set_size = 1, .release_set_size = 2, .bump_on = ts_policy::on_free, .ops = 6,

@@ -32,6 +32,27 @@ constexpr v::scenario_config batch_of_2{
 constexpr v::scenario_config stamp_after_probe{
     .free_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::none, .reader_ops = 2,
     .reader = 0, .check_progress = false};
+// Shapes of issue 13. free_stamp_reuse (membership_race, no membership change): the reader
+// reads A and then bumps; the writer (ts_policy::none) unlinks and frees A (stamp S0), bumps,
+// frees a private object (a probe collects S0; stamp S1) and allocates A again with no version
+// change between that free and the allocation: the reader's read is ordered before the reuse
+// by [S8] on the probe's load of its bump (and by [S5]'s fence, which follows the probe).
+constexpr v::scenario_config free_stamp_reuse{
+    .free_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::none, .reader = 0,
+    .reader_bump_first = false, .check_progress = false};
+// recycled_set: a writer of five operations (free sets of 1, one set per stamp) collects a
+// set, empties it by allocation, takes it again for a later free, stamps it again and
+// collects it again, while the reader (two reads) may still hold one of its objects.
+constexpr v::scenario_config recycled_set{
+    .free_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::on_free, .ops = 5,
+    .reader_ops = 2, .reader = 0, .reader_bump_first = true, .check_progress = false};
+// Three threads at bound 3 within the quick budget: two operations each (swap), and a stack
+// whose thread 0 only pops once.
+constexpr v::scenario_config swap_small_3t{.free_set_size = 1, .bump_on = ts_policy::on_free,
+                                           .ops = 2, .check_progress = false};
+constexpr v::scenario_config stack_reader_3t{.free_set_size = 1, .bump_on = ts_policy::on_free,
+                                             .ops = 3, .reader_ops = 1, .reader = 0,
+                                             .check_progress = false};
 // Symmetric swappers (the original test) and the stack.
 constexpr v::scenario_config swap3{.free_set_size = 1, .bump_on = ts_policy::both, .ops = 3,
                                    .check_progress = false};
@@ -49,8 +70,12 @@ const std::array tests{
     v::entry<v::treiber_stack, 2, stack_2t>("safety__treiber_stack_2t", v::full(), v::full()),
     v::entry<v::batch_race, 2, batch_of_2>("safety__batch_race_batch_of_2_2t", v::full(), v::full()),
     v::entry<v::batch_race, 2, stamp_after_probe>("safety__batch_race_stamp_after_probe_2t", v::bounded(6), v::bounded(8)),
+    v::entry<v::membership_race, 2, free_stamp_reuse>("safety__free_stamp_reuse_2t", v::full(), v::full()),
+    v::entry<v::swap_slots, 2, recycled_set>("safety__swap_slots_recycled_set_2t", v::bounded(3), v::bounded(4)),
+    v::entry<v::swap_slots, 3, swap_small_3t>("safety__swap_slots_small_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::treiber_stack, 3, stack_reader_3t>("safety__treiber_stack_reader_3t", v::bounded(3), v::bounded(3)),
     v::entry<v::swap_slots, 3, swap3>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(2), v::bounded(3)),
+    v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(3), v::bounded(3)),
     v::entry<v::swap_slots, 4, swap3>("safety__swap_slots_4t", v::random(20000), v::random(1000000)),
     v::entry<v::treiber_stack, 4, stack>("safety__treiber_stack_4t", v::random(20000), v::random(1000000)),
 };

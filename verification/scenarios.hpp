@@ -12,6 +12,9 @@
 //                  against one unlink, two stamps and the reuse (2 threads, exhaustive search).
 //   batch_race     reads against a batch of sets stamped together, and against a stamp that
 //                  follows a probe (2 threads, exhaustive search).
+//   register_race  registrations racing (two publications, two adopters of one free record,
+//                  a leave-and-rejoin against a registration) around one unlink, two stamps
+//                  and the reuse; world::check_membership afterwards (2 and 3 threads).
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.
@@ -53,6 +56,11 @@ struct scenario_config {
   int offline_first = -1;  ///< goes offline and back online before its operations
   int rejoiner = -1;       ///< unregisters after its operations, registers again, one more op
   int idle = -1;           ///< check_progress does not bump it: online, never moving on
+  // register_race (membership races over register_thread / unregister_thread).
+  unsigned joins_in_run = 0;      ///< bit t: thread t registers inside its thread, not before()
+  unsigned free_records = 0;      ///< records registered and left again in before(): adoptable
+  unsigned expected_records = 0;  ///< register_race: records in the domain at the end (0: any)
+  bool membership_check = true;   ///< register_race: run world::check_membership in after()
 };
 
 /// Shared setup of every scenario: N threads, each with a record and an allocator.
@@ -69,10 +77,12 @@ class world {
   record& rec(std::size_t t) { return *rec_[t]; }
 
   /// Registers thread t and gives it an allocator (once; a rejoin adopts a free record).
-  void join(std::size_t t) {
+  /// Without an allocator (a thread that only reads), a rejoin may take any record.
+  void join(std::size_t t, bool with_allocator = true) {
     rec_[t] = domain_->register_thread();
     Policy::check(rec_[t] != nullptr, "register_thread failed");
     registered_[t] = true;
+    if (!with_allocator) return;
     if (alloc_[t]) {
       // A rejoin: the allocator keeps its record, so the thread must have adopted it again.
       Policy::check(&alloc_[t]->owner() == rec_[t], "scenario: a rejoin adopted another record");
@@ -89,6 +99,50 @@ class world {
   void leave(std::size_t t) {
     domain_->unregister_thread(rec_[t]);
     registered_[t] = false;  // its record may now be adopted by another thread
+  }
+
+  /// Registers k records and unregisters them again (before the run): free for adoption.
+  void add_free_records(unsigned k) {
+    std::array<record*, 4> r{};
+    Policy::check(k <= r.size(), "scenario: too many free records");
+    for (unsigned i = 0; i < k; ++i) r[i] = domain_->register_thread();
+    for (unsigned i = 0; i < k; ++i) domain_->unregister_thread(r[i]);
+  }
+
+  /// Membership (run after every thread finished): the records' indices are unique and
+  /// contiguous (head.index, ..., 1, 0 down the list: I2), there are `expected` of them (0: any
+  /// number), every registered thread owns a record of the list that is in use, and no two
+  /// registered threads own the same one. A slot shared by two records would let one of them
+  /// mask the other in every clock.
+  void check_membership(unsigned expected) {
+    std::size_t count = 0;
+    record* head = domain_->first();
+    std::size_t next_index = head != nullptr ? head->index() : 0;
+    for (record* r = head; r != nullptr; r = r->next()) {
+      Policy::check(r->index() == next_index,
+                    "membership: record indices are not unique and contiguous");
+      ++count;
+      if (next_index > 0) --next_index;
+    }
+    Policy::check(head == nullptr || count == head->index() + 1,
+                  "membership: record indices are not unique and contiguous");
+    Policy::check(expected == 0 || count == expected,
+                  "membership: wrong number of records (one lost or one too many)");
+    for (std::size_t t = 0; t < N; ++t) {
+      if (!registered_[t]) continue;
+      bool listed = false;
+      for (record* r = head; r != nullptr; r = r->next()) listed = listed || r == rec_[t];
+      Policy::check(listed, "membership: a registered thread's record is not in the domain");
+      for (std::size_t u = 0; u < t; ++u) {
+        Policy::check(!registered_[u] || rec_[u] != rec_[t],
+                      "membership: two registered threads own the same record");
+      }
+    }
+    domain_stats st = domain_->stats();
+    std::size_t registered = 0;
+    for (std::size_t t = 0; t < N; ++t) registered += registered_[t] ? 1 : 0;
+    Policy::check(st.slots - st.free == registered,
+                  "membership: records in use differ from the threads registered");
   }
 
   /// An object from thread t's allocator; its payload's lifetime starts on first hand-out and
@@ -341,7 +395,8 @@ class swap_slots {
 /// two threads and an exhaustive search. The slot holds A. The reader (thread `reader`) takes
 /// its membership roles around one load and read of the slot's object: it registers first
 /// (late_joiner), goes offline and online first (offline_first), unregisters last (leaver);
-/// it never bumps, so its membership transitions are its only version changes. The writer
+/// it never bumps (unless reader_bump_first is false: then it bumps after its read), so its
+/// membership transitions are its only version changes. The writer
 /// (the other thread) unlinks A and frees it (a free set of 1: stamped S0 at once), bumps,
 /// frees a private object (stamped S1, which collects S0 if the reader has moved on, left or
 /// was offline or unregistered in S0), then allocates and writes one object: A again if S0
@@ -385,6 +440,9 @@ class membership_race {
     std::uint64_t k = p->check.load();
     Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
     Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    // read_then_bump: the reader moves on after its read (only [S1]/[S8] order that read
+    // before the writer's reuse: safety__free_stamp_reuse_2t).
+    if (!c.reader_bump_first) w_.rec(t).bump();
     if (ti == c.leaver) w_.leave(t);
   }
 
@@ -408,6 +466,105 @@ class membership_race {
     object* q = w_.make(t);
     q->init(2);
     w_.free_object(t, q);  // stamped S1; collects S0 if S1 is newer in every online entry
+    w_.make(t)->init(max_value);  // reuses A if S0 was collected
+  }
+
+  static constexpr std::uint64_t max_value = 64;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
+/// Membership races over register_thread / unregister_thread (issue 13). Thread 0 writes, the
+/// others read. Threads in joins_in_run register inside their thread, so two or three
+/// registrations may race: each walks the list (adopting one of the free_records left in
+/// before(), or a record another thread has just left) or publishes a new record with the head
+/// CAS, which fails and retries when another publication got in first. A reader registers
+/// (if in the run), loads the slot and reads its object; a `rejoiner` then unregisters,
+/// registers again (its own record back, a free one, or a new one) and reads once more; a
+/// `leaver` unregisters at the end. The writer registers (if in the run) and publishes A (if
+/// it was not published in before()), then runs membership_race's write: unlink A, free it
+/// (stamp S0), bump, free a private object (a probe collects S0 if every reader registered in
+/// S0 has moved on; stamp S1), allocate: A again if S0 was collected, a write that Relacy
+/// checks against every reader's read of A. After the run, world::check_membership: indices
+/// unique and contiguous, expected_records records, one record per registered thread.
+template <class Policy, std::size_t N>
+class register_race {
+  static_assert(N == 2 || N == 3, "register_race: one writer, one or two readers");
+
+ public:
+  using object = slot_object<Policy>;
+  explicit register_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.bump_on == ts_policy::none, "register_race: the writer bumps explicitly");
+    Policy::check(c.free_set_size == 1 && c.stamp_batch == 1, "register_race: sets of 1");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) {
+      if (!in_run(t)) w_.join(t, t == writer);
+    }
+    w_.add_free_records(w_.cfg().free_records);  // after the joins: nobody adopts them here
+    if (!in_run(writer)) publish_a(std::memory_order::relaxed);  // relaxed: before the threads
+  }
+
+  void thread(std::size_t t) {
+    const scenario_config& c = w_.cfg();
+    const int ti = static_cast<int>(t);
+    if (t == writer) {
+      if (in_run(t)) {
+        w_.join(t);
+        // release: pairs with the readers' acquire load, publishes A's init.
+        publish_a(std::memory_order::release);
+      }
+      write(t);
+      return;
+    }
+    if (in_run(t)) w_.join(t, false);
+    read_once();
+    if (ti == c.rejoiner) {
+      w_.leave(t);
+      w_.join(t, false);
+      read_once();
+    }
+    if (ti == c.leaver) w_.leave(t);
+  }
+
+  void after() {
+    if (w_.cfg().membership_check) w_.check_membership(w_.cfg().expected_records);
+    if (w_.cfg().check_progress) w_.check_progress();
+    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
+    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
+    w_.teardown();
+  }
+
+ private:
+  static constexpr std::size_t writer = 0;
+  bool in_run(std::size_t t) const { return (w_.cfg().joins_in_run >> t & 1u) != 0; }
+
+  void publish_a(std::memory_order mo) {
+    object* a = w_.make(writer);
+    a->init(0);
+    slot_.store(a, mo);
+  }
+
+  void read_once() {
+    object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the publication
+    if (p == nullptr) return;                            // A not published yet
+    std::uint64_t v = p->value.load();
+    std::uint64_t k = p->check.load();
+    Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
+    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+  }
+
+  void write(std::size_t t) {
+    object* b = w_.make(t);
+    b->init(1);
+    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
+    object* a = slot_.exchange(b, std::memory_order::acq_rel);
+    w_.free_object(t, a);  // the set is full: stamped S0
+    w_.rec(t).bump();      // the writer's own entry of S1 will be newer
+    object* q = w_.make(t);
+    q->init(2);
+    w_.free_object(t, q);  // a probe collects S0 if every reader in it moved on; stamp S1
     w_.make(t)->init(max_value);  // reuses A if S0 was collected
   }
 

@@ -46,9 +46,7 @@ class basic_domain {
   record* register_thread(source_location loc = source_location::current()) noexcept {
     using detail::mutant;
     using detail::mutant_kind;
-    // [S6] acquire (head_load_order), pairs with [S7]: the records we walk are initialised.
-    for (record* r = head_.load(head_load_order(), loc); r != nullptr; r = r->next_.load(loc)) {
-      std::uint32_t expected = 0;
+    for (record* r = load_head_to_register(loc); r != nullptr; r = r->next_.load(loc)) {
       // relaxed pre-check: a hint only, the CAS below decides.
       if (r->in_use_.load(std::memory_order_relaxed, loc) != 0) continue;
       if constexpr (mutant == mutant_kind::adopt_by_store) {
@@ -57,10 +55,7 @@ class basic_domain {
         r->go_online(loc);
         return r;
       }
-      // [S10] acquire (adopt_order), pairs with [S9] in unregister_thread: the previous
-      // owner's last version store is visible to our relaxed owner-only loads.
-      if (r->in_use_.compare_exchange_strong(expected, 1, adopt_order(),
-                                             std::memory_order_relaxed, loc)) {
+      if (adopt(r, loc)) {
         if constexpr (mutant != mutant_kind::adopt_stays_offline) {
           r->go_online(loc);  // [S2] inside, as after a publication (I3)
         }
@@ -70,7 +65,7 @@ class basic_domain {
     void* mem = Policy::allocate(sizeof(record));
     if (mem == nullptr) return nullptr;
     record* r = new (mem) record();
-    record* head = head_.load(head_load_order(), loc);  // [S6] as above
+    record* head = load_head_to_register(loc);
     [[maybe_unused]] std::size_t first_index = 0;
     if constexpr (mutant == mutant_kind::index_computed_once) {
       first_index = head != nullptr ? head->index_.load(loc) + 1 : 0;
@@ -88,12 +83,7 @@ class basic_domain {
         head_.store(r, std::memory_order_release, loc);  // [S7] (mutant 11: a store)
         break;
       }
-      // [S7] acq_rel on success (publish_order), pairs with [S6]/[S11]: its release half makes
-      // the new head's index, next and initial (offline) version visible to every reader (the
-      // acquire half adds nothing the algorithm needs: the head we link to was read by [S6] or
-      // by a failed round's acquire; it is kept as checked). acquire on failure (retry_order),
-      // pairs with a concurrent [S7]: we read the new head's index on the next round.
-      if (head_.compare_exchange_strong(head, r, publish_order(), retry_order(), loc)) {
+      if (publish(head, r, loc)) {
         break;
       }
     }
@@ -202,38 +192,46 @@ class basic_domain {
   record* first() const noexcept { return head_.load(std::memory_order_acquire); }  // [S11]
 
  private:
-  // The orders of register_thread, with the mutants that weaken them (detail/mutant.hpp).
-  static constexpr std::memory_order head_load_order() noexcept {
+  // The three shared steps of register_thread, each with the mutants that weaken its order
+  // (detail/mutant.hpp) before the shipped statement.
+  record* load_head_to_register(source_location loc) noexcept {
     if constexpr (detail::mutant == detail::mutant_kind::head_load_relaxed) {
-      return std::memory_order_relaxed;  // relaxed: mutant 14, [S6] weakened
+      return head_.load(std::memory_order_relaxed, loc);  // relaxed: mutant 14, [S6] weakened
     }
     // [S6] acquire, pairs with [S7]: the records we walk (and the head whose index we read)
     // are fully initialised.
-    return std::memory_order_acquire;
+    return head_.load(std::memory_order_acquire, loc);
   }
-  static constexpr std::memory_order adopt_order() noexcept {
+  bool adopt(record* r, source_location loc) noexcept {
+    std::uint32_t expected = 0;
     if constexpr (detail::mutant == detail::mutant_kind::adopt_cas_relaxed) {
-      return std::memory_order_relaxed;  // relaxed: mutant 17, [S10] weakened
+      // relaxed: mutant 17, [S10] weakened
+      return r->in_use_.compare_exchange_strong(expected, 1, std::memory_order_relaxed,
+                                                std::memory_order_relaxed, loc);
     }
     // [S10] acquire, pairs with [S9] in unregister_thread: the previous owner's last version
     // store is visible to our relaxed owner-only loads, so our versions keep increasing.
-    return std::memory_order_acquire;
+    // relaxed on failure: the walk goes on to the next record.
+    return r->in_use_.compare_exchange_strong(expected, 1, std::memory_order_acquire,
+                                              std::memory_order_relaxed, loc);
   }
-  static constexpr std::memory_order publish_order() noexcept {
+  bool publish(record*& head, record* r, source_location loc) noexcept {
     if constexpr (detail::mutant == detail::mutant_kind::publish_without_release) {
-      return std::memory_order_acquire;  // [S7] without its release: mutant 12
+      // [S7] without its release: mutant 12
+      return head_.compare_exchange_strong(head, r, std::memory_order_acquire,
+                                           std::memory_order_acquire, loc);
+    } else if constexpr (detail::mutant == detail::mutant_kind::retry_without_acquire) {
+      // [S7] with its failure order relaxed: mutant 13
+      return head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed, loc);
     }
-    // [S7] acq_rel on success, pairs with [S6]/[S11]: readers of the new head see its index,
-    // next and initial (offline) version.
-    return std::memory_order_acq_rel;
-  }
-  static constexpr std::memory_order retry_order() noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::retry_without_acquire) {
-      return std::memory_order_relaxed;  // relaxed: mutant 13, [S7]'s failure order weakened
-    }
-    // [S7] acquire on failure, pairs with a concurrent [S7]: we read the new head's index on
-    // the next round.
-    return std::memory_order_acquire;
+    // [S7] acq_rel on success, pairs with [S6]/[S11]: its release half makes the new head's
+    // index, next and initial (offline) version visible to every reader (the acquire half
+    // adds nothing the algorithm needs: the head we link to was read by [S6] or by a failed
+    // round's acquire; it is kept as checked). acquire on failure, pairs with a concurrent
+    // [S7]: we read the new head's index on the next round.
+    return head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
+                                         std::memory_order_acquire, loc);
   }
 
   typename Policy::template atomic<record*> head_{nullptr};

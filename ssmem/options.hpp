@@ -31,7 +31,7 @@ struct options {
   std::size_t stamp_batch = 8;
   /// When full sets wait unstamped for stamp_backlog batches (of max(stamp_batch, 1) free
   /// sets' worth) or more because an online thread holds the oldest stamped sets back, each
-  /// further full set yields the processor once (Policy::yield: sched_yield), so that a
+  /// further free set's worth of full sets yields the processor once (Policy::yield), so that a
   /// descheduled thread can run (docs/design.md §3). 0: yield at every deferred stamp;
   /// SIZE_MAX: never [SSMEM_STAMP_BACKLOG].
   std::size_t stamp_backlog = 4;

@@ -43,7 +43,7 @@ extern "C" {
    original) */
 #define SSMEM_STAMP_BATCH 8
 /** while another online thread holds collection back and this many batches wait unstamped,
-   each further full set yields the processor (extension; sched_yield) */
+   each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4
 /** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */

@@ -285,6 +285,17 @@ struct slot_object {
     check.store(~v);
     origin.store(from);
   }
+  /// Values stay below this; a larger one was written by a reuse.
+  static constexpr std::uint64_t max_value = 64;
+  /// A reader's read of the object (safety): both fields agree and the value is in range, else
+  /// the object was rewritten under the reader. Returns the value.
+  std::uint64_t read_checked() const {
+    std::uint64_t v = value.load();
+    std::uint64_t c = check.load();
+    Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
+    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    return v;
+  }
   /// What giving the memory back to the system does to it (see relacy_policy::system_new).
   void retire() {
     value.store(0xdead);
@@ -350,20 +361,14 @@ class swap_slots {
   void read_once(std::size_t t) {
     if (w_.cfg().reader_bump_first) w_.rec(t).bump();
     object* p = slot_.load(std::memory_order::acquire);  // acquire: as in swap_once
-    std::uint64_t v = p->value.load();
-    std::uint64_t c = p->check.load();
-    Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
-    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    p->read_checked();
     if (!w_.cfg().reader_bump_first) w_.rec(t).bump();
   }
 
   void swap_once(std::size_t t, unsigned i) {
     // acquire: pairs with the acq_rel exchange that published the object (its init).
     object* p = slot_.load(std::memory_order::acquire);
-    std::uint64_t v = p->value.load();
-    std::uint64_t c = p->check.load();
-    Policy::check(c == ~v, "safety: object rewritten while read (value and check disagree)");
-    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    const std::uint64_t v = p->read_checked();
     const bool system = w_.cfg().release_all || (w_.cfg().release_odd_ops && i % 2 == 1);
     object* n = system ? w_.make_system() : w_.make(t);
     n->init(v + 1, system ? object::from_system : object::from_allocator);
@@ -386,7 +391,7 @@ class swap_slots {
     w_.explicit_step(t);
   }
 
-  static constexpr std::uint64_t max_value = 64;
+  static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
   typename Policy::template atomic<object*> slot_{nullptr};
 };
@@ -436,10 +441,7 @@ class membership_race {
       w_.rec(t).go_online();
     }
     object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
-    std::uint64_t v = p->value.load();
-    std::uint64_t k = p->check.load();
-    Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
-    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    p->read_checked();
     // read_then_bump: the reader moves on after its read (only [S1]/[S8] order that read
     // before the writer's reuse: safety__free_stamp_reuse_2t).
     if (!c.reader_bump_first) w_.rec(t).bump();
@@ -469,7 +471,7 @@ class membership_race {
     w_.make(t)->init(max_value);  // reuses A if S0 was collected
   }
 
-  static constexpr std::uint64_t max_value = 64;
+  static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
   typename Policy::template atomic<object*> slot_{nullptr};
 };
@@ -549,10 +551,7 @@ class register_race {
   void read_once() {
     object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the publication
     if (p == nullptr) return;                            // A not published yet
-    std::uint64_t v = p->value.load();
-    std::uint64_t k = p->check.load();
-    Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
-    Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+    p->read_checked();
   }
 
   void write(std::size_t t) {
@@ -568,7 +567,7 @@ class register_race {
     w_.make(t)->init(max_value);  // reuses A if S0 was collected
   }
 
-  static constexpr std::uint64_t max_value = 64;
+  static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
   typename Policy::template atomic<object*> slot_{nullptr};
 };
@@ -617,10 +616,7 @@ class batch_race {
     for (unsigned i = 0; i < w_.cfg().reader_ops; ++i) {
       w_.rec(t).bump();
       object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
-      std::uint64_t v = p->value.load();
-      std::uint64_t k = p->check.load();
-      Policy::check(k == ~v, "safety: object rewritten while read (value and check disagree)");
-      Policy::check(v < max_value, "safety: value out of range (read a reused object)");
+      p->read_checked();
     }
   }
 
@@ -665,7 +661,7 @@ class batch_race {
     w_.make(t)->init(max_value);     // A, if collected
   }
 
-  static constexpr std::uint64_t max_value = 64;
+  static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
   typename Policy::template atomic<object*> slot_{nullptr};
 };

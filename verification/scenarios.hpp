@@ -308,6 +308,19 @@ struct slot_object {
   }
 };
 
+/// The end of every scenario over one shared slot, run after every thread finished: the
+/// progress check, the last object's integrity (and its return to the system if it came from
+/// there), then the teardown.
+template <class Policy, std::size_t N>
+void finish_slot_scenario(world<Policy, N, slot_object<Policy>>& w,
+                          const typename Policy::template atomic<slot_object<Policy>*>& slot) {
+  if (w.cfg().check_progress) w.check_progress();
+  slot_object<Policy>* last = slot.load(std::memory_order::relaxed);  // relaxed: every thread is done
+  Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
+  if (last->origin.load() == slot_object<Policy>::from_system) Policy::return_to_system(last);
+  w.teardown();
+}
+
 /// The original ssmem test: one shared slot; each operation reads the slot's object, copies
 /// its value + 1 into a new object, exchanges that in and frees (or releases) the old one.
 template <class Policy, std::size_t N>
@@ -347,11 +360,7 @@ class swap_slots {
   }
 
   void after() {
-    if (w_.cfg().check_progress) w_.check_progress();
-    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
-    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
-    if (last->origin.load() == object::from_system) Policy::return_to_system(last);
-    w_.teardown();
+    finish_slot_scenario(w_, slot_);
   }
 
  private:
@@ -449,10 +458,7 @@ class membership_race {
   }
 
   void after() {
-    if (w_.cfg().check_progress) w_.check_progress();
-    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
-    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
-    w_.teardown();
+    finish_slot_scenario(w_, slot_);
   }
 
  private:
@@ -532,10 +538,7 @@ class register_race {
 
   void after() {
     if (w_.cfg().membership_check) w_.check_membership(w_.cfg().expected_records);
-    if (w_.cfg().check_progress) w_.check_progress();
-    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
-    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
-    w_.teardown();
+    finish_slot_scenario(w_, slot_);
   }
 
  private:
@@ -621,10 +624,7 @@ class batch_race {
   }
 
   void after() {
-    if (w_.cfg().check_progress) w_.check_progress();
-    object* last = slot_.load(std::memory_order::relaxed);  // relaxed: every thread is done
-    Policy::check(last->check.load() == ~last->value.load(), "final object corrupt");
-    w_.teardown();
+    finish_slot_scenario(w_, slot_);
   }
 
  private:

@@ -16,7 +16,6 @@
 #include <cstring>
 
 #include "ssmem/detail/checked.hpp"
-#include "ssmem/detail/mutant.hpp"
 #include "ssmem/detail/report.hpp"
 #include "ssmem/domain.hpp"
 #include "ssmem/free_set.hpp"
@@ -114,8 +113,7 @@ class basic_allocator {
       obj = cs->pop();
       if constexpr (has_poison) Policy::unpoison(obj, object_size_);
       ++stats_.reused;
-    } else if (detail::mutant == detail::mutant_kind::collect_unstamped ||
-               static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
+    } else if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
       return allocate_slow();
     } else {
       obj = cur_;
@@ -236,16 +234,6 @@ class basic_allocator {
   static constexpr std::size_t retire_slots = 3;
 
   void push_retired(void* obj, retire_fn fn, void* context, source_location loc) noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::deleter_at_retire) {
-      // Mutant 21: the deleter runs at once, before any grace period.
-      if (fn != nullptr) {
-        ++stats_.released;
-        ++stats_.returned;
-        fn(obj, context);
-        if (bump_on_free_) self_.bump(loc);
-        return;
-      }
-    }
     if (rel_filling_ == nullptr) {
       rel_filling_ = take_set(rel_available_, retire_slots * opts_.release_set_size, "ssmem_release");
     }
@@ -309,7 +297,7 @@ class basic_allocator {
   }
 
   // allocate() off its fast paths: the last object of a collected set (the set is retired),
-  // zeroing, a new chunk, the mutant's reuse. Like the other cold paths it takes no caller
+  // zeroing, a new chunk. Like the other cold paths it takes no caller
   // location: a checker's report names the bump's line here.
   [[gnu::noinline]] void* allocate_slow() noexcept {
     void* obj;
@@ -321,13 +309,6 @@ class basic_allocator {
       if (cs->empty()) retire_collected_top();
       // Fresh chunk memory is zero already (Policy::map_chunk's contract).
       if (opts_.zero_memory) std::memset(obj, 0, object_size_);
-    } else if constexpr (detail::mutant == detail::mutant_kind::collect_unstamped) {
-      // Mutant: objects of the set still filling (never stamped) are reused at once.
-      if (filling_ != nullptr && !filling_->empty()) {
-        obj = filling_->pop();
-      } else {
-        obj = carve();
-      }
     } else {
       obj = carve();
     }
@@ -410,9 +391,7 @@ class basic_allocator {
   // put off (a descheduled or idle thread costs no fences, only memory). Otherwise one heavy
   // fence and one snapshot stamp every waiting full set, free and release alike.
   void stamp_or_defer(const char* api) noexcept {
-    [[maybe_unused]] bool probed = false;
     if (!pending_.empty() || !rel_pending_.empty()) {
-      probed = true;
       if (!domain_.read_versions(clock_, source_location::current())) {
         detail::fatal(api, "out of memory for a vector clock");
       }
@@ -436,12 +415,7 @@ class basic_allocator {
         return;
       }
     }
-    if constexpr (detail::mutant == detail::mutant_kind::stamp_with_probe) {
-      // Mutant 10: the fresh probe's clock kept as the stamp, saving the heavy fence.
-      if (!probed && !domain_.snapshot(clock_, source_location::current())) {
-        detail::fatal(api, "out of memory for a vector clock");
-      }
-    } else if (!domain_.snapshot(clock_, source_location::current())) {
+    if (!domain_.snapshot(clock_, source_location::current())) {
       detail::fatal(api, "out of memory for a vector clock");
     }
     ++stats_.stamps;
@@ -450,32 +424,16 @@ class basic_allocator {
     // A release set that is not full yet goes with the stamp too: released memory never
     // waits for more releases to fill its set, only for the batches (rare, large releases).
     if (rel_filling_ != nullptr && !rel_filling_->empty()) {
-      if constexpr (detail::mutant == detail::mutant_kind::partial_release_set_unstamped) {
-        rel_pending_.push_back(rel_filling_);  // Mutant 22: queued with no stamp of its own
-      } else {
-        rel_unstamped_.push_back(rel_filling_);
-      }
+      rel_unstamped_.push_back(rel_filling_);
       rel_filling_ = nullptr;
     }
     stamp_all(rel_unstamped_, rel_pending_, api);
-    if constexpr (detail::mutant == detail::mutant_kind::collect_newest_too) {
-      // Mutant 7: the sets just stamped are collected with the older ones, by their own clock.
-      while (!pending_.empty()) make_reusable(pending_.pop_front());
-    }
   }
 
   // I4: every waiting set gets the stamp's clock before it is queued for collection.
   void stamp_all(set_queue<Policy>& from, set_queue<Policy>& to, const char* api) noexcept {
     while (!from.empty()) {
       set* s = from.pop_front();
-      if constexpr (detail::mutant == detail::mutant_kind::batch_stamps_newest_only) {
-        // Mutant 9: only the batch's newest set gets the clock; older ones keep a stale one.
-        if (!from.empty()) {
-          s->set_stamp_seq(stats_.stamps + stats_.deferred);
-          to.push_back(s);
-          continue;
-        }
-      }
       if (!s->clock().assign(clock_)) detail::fatal(api, "out of memory for a vector clock");
       s->set_stamp_seq(stats_.stamps + stats_.deferred);
       to.push_back(s);

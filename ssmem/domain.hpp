@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <new>
 
-#include "ssmem/detail/mutant.hpp"
 #include "ssmem/options.hpp"
 #include "ssmem/thread_record.hpp"
 #include "ssmem/vector_clock.hpp"
@@ -44,21 +43,11 @@ class basic_domain {
   /// Registers the calling thread: adopts a free record or publishes a new one, then goes
   /// online. nullptr when memory runs out.
   record* register_thread(source_location loc = source_location::current()) noexcept {
-    using detail::mutant;
-    using detail::mutant_kind;
     for (record* r = load_head_to_register(loc); r != nullptr; r = r->next_.load(loc)) {
       // relaxed pre-check: a hint only, the CAS below decides.
       if (r->in_use_.load(std::memory_order_relaxed, loc) != 0) continue;
-      if constexpr (mutant == mutant_kind::adopt_by_store) {
-        // Mutant 16: the pre-check decides, and a plain store takes the record.
-        r->in_use_.store(1, std::memory_order_relaxed, loc);  // relaxed: mutant 16 (no CAS)
-        r->go_online(loc);
-        return r;
-      }
       if (adopt(r, loc)) {
-        if constexpr (mutant != mutant_kind::adopt_stays_offline) {
-          r->go_online(loc);  // [S2] inside, as after a publication (I3)
-        }
+        r->go_online(loc);  // [S2] inside, as after a publication (I3)
         return r;
       }
     }
@@ -66,27 +55,10 @@ class basic_domain {
     if (mem == nullptr) return nullptr;
     record* r = new (mem) record();
     record* head = load_head_to_register(loc);
-    [[maybe_unused]] std::size_t first_index = 0;
-    if constexpr (mutant == mutant_kind::index_computed_once) {
-      first_index = head != nullptr ? head->index_.load(loc) + 1 : 0;
-    }
-    for (;;) {
+    do {
       r->next_.store(head, loc);
-      if constexpr (mutant == mutant_kind::index_computed_once) {
-        // Mutant 15: the index of the first round is kept after a failed CAS.
-        r->index_.store(first_index, loc);
-      } else {
-        r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
-      }
-      if constexpr (mutant == mutant_kind::publish_by_store) {
-        // Mutant 11: no CAS; a record published since our load of the head is lost.
-        head_.store(r, std::memory_order_release, loc);  // [S7] (mutant 11: a store)
-        break;
-      }
-      if (publish(head, r, loc)) {
-        break;
-      }
-    }
+      r->index_.store(head != nullptr ? head->index_.load(loc) + 1 : 0, loc);
+    } while (!publish(head, r, loc));  // a failed round reloaded `head`: link and index again
     // The record was published offline (ignored by every clock); going online runs [S2],
     // which orders our first shared load after any snapshot that missed us (I3).
     r->go_online(loc);
@@ -96,12 +68,8 @@ class basic_domain {
   /// The owner leaves: it holds no references from now on, and its record becomes free.
   void unregister_thread(record* r, source_location loc = source_location::current()) noexcept {
     if (!version_is_offline(r->own_version())) r->go_offline(loc);
-    if constexpr (detail::mutant == detail::mutant_kind::unregister_relaxed) {
-      r->in_use_.store(0, std::memory_order_relaxed, loc);  // relaxed: mutant 18, [S9] weakened
-    } else {
-      // [S9] release, pairs with [S10]: the next owner sees our last version store.
-      r->in_use_.store(0, std::memory_order_release, loc);
-    }
+    // [S9] release, pairs with [S10]: the next owner sees our last version store.
+    r->in_use_.store(0, std::memory_order_release, loc);
   }
 
   /// Marks the record of a thread that no longer exists as offline and free, so it never
@@ -117,16 +85,11 @@ class basic_domain {
   /// whose objects were unlinked before this call may be reused once a later clock is newer
   /// (I3). False, with `out` untouched, if the clock cannot grow.
   bool snapshot(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
-    using detail::mutant;
-    using detail::mutant_kind;
-    if constexpr (mutant != mutant_kind::collector_without_fence &&
-                  mutant != mutant_kind::original_ordering) {
-      // [S5] heavy side of the asymmetric seq_cst fence, pairs with [S2] in every bump and
-      // go_online: the unlinks and frees that precede this snapshot are either seen by a
-      // thread's loads after its next [S2], or that thread's newer version is seen here
-      // (breaks I1 without it).
-      Policy::fence_heavy(loc);
-    }
+    // [S5] heavy side of the asymmetric seq_cst fence, pairs with [S2] in every bump and
+    // go_online: the unlinks and frees that precede this snapshot are either seen by a
+    // thread's loads after its next [S2], or that thread's newer version is seen here
+    // (breaks I1 without it).
+    Policy::fence_heavy(loc);
     return read_versions(out, loc);
   }
 
@@ -135,20 +98,12 @@ class basic_domain {
   /// the collecting reads need only [S8], docs/design.md §4), but must never stamp one.
   /// False, with `out` untouched, if the clock cannot grow.
   bool read_versions(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
-    using detail::mutant;
-    using detail::mutant_kind;
     // [S11] acquire, pairs with [S7]: index and next of every record we reach are set.
     record* head = head_.load(std::memory_order_acquire, loc);
     std::size_t n = head != nullptr ? head->index_.load(loc) + 1 : 0;
     if (!out.resize(n)) return false;
     for (record* r = head; r != nullptr; r = r->next_.load(loc)) {
       std::size_t i = r->index_.load(loc);
-      if constexpr (mutant == mutant_kind::snapshot_skips_thread) {
-        if (i == 0) {
-          out.set(i, version_t{1});  // recorded as offline: slot 0 is never waited for
-          continue;
-        }
-      }
       out.set(i, r->load_version(loc));
     }
     out.mark_stamped(true);
@@ -192,23 +147,14 @@ class basic_domain {
   record* first() const noexcept { return head_.load(std::memory_order_acquire); }  // [S11]
 
  private:
-  // The three shared steps of register_thread, each with the mutants that weaken its order
-  // (detail/mutant.hpp) before the shipped statement.
+  // The three shared steps of register_thread.
   record* load_head_to_register(source_location loc) noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::head_load_relaxed) {
-      return head_.load(std::memory_order_relaxed, loc);  // relaxed: mutant 14, [S6] weakened
-    }
     // [S6] acquire, pairs with [S7]: the records we walk (and the head whose index we read)
     // are fully initialised.
     return head_.load(std::memory_order_acquire, loc);
   }
   bool adopt(record* r, source_location loc) noexcept {
     std::uint32_t expected = 0;
-    if constexpr (detail::mutant == detail::mutant_kind::adopt_cas_relaxed) {
-      // relaxed: mutant 17, [S10] weakened
-      return r->in_use_.compare_exchange_strong(expected, 1, std::memory_order_relaxed,
-                                                std::memory_order_relaxed, loc);
-    }
     // [S10] acquire, pairs with [S9] in unregister_thread: the previous owner's last version
     // store is visible to our relaxed owner-only loads, so our versions keep increasing.
     // relaxed on failure: the walk goes on to the next record.
@@ -216,15 +162,6 @@ class basic_domain {
                                               std::memory_order_relaxed, loc);
   }
   bool publish(record*& head, record* r, source_location loc) noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::publish_without_release) {
-      // [S7] without its release: mutant 12
-      return head_.compare_exchange_strong(head, r, std::memory_order_acquire,
-                                           std::memory_order_acquire, loc);
-    } else if constexpr (detail::mutant == detail::mutant_kind::retry_without_acquire) {
-      // [S7] with its failure order relaxed: mutant 13
-      return head_.compare_exchange_strong(head, r, std::memory_order_acq_rel,
-                                           std::memory_order_relaxed, loc);
-    }
     // [S7] acq_rel on success, pairs with [S6]/[S11]: its release half makes the new head's
     // index, next and initial (offline) version visible to every reader (the acquire half
     // adds nothing the algorithm needs: the head we link to was read by [S6] or by a failed

@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ssmem/detail/mutant.hpp"
 #include "ssmem/policy.hpp"
 
 namespace ssmem {
@@ -52,11 +51,6 @@ class alignas(64) thread_record {
 
   /// Any thread: the current version, read by snapshots (see [S8] in the body).
   version_t load_version(source_location loc = source_location::current()) const noexcept {
-    if constexpr (detail::mutant == detail::mutant_kind::original_ordering ||
-                  detail::mutant == detail::mutant_kind::load_version_relaxed) {
-      // Mutants 8 (the original C code) and 20: relaxed, [S8] without its acquire.
-      return version_.load(std::memory_order_relaxed, loc);
-    }
     // [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version also sees
     // every access the owner made before writing it, so reuse after that read happens after
     // the owner's last access to the object (breaks I1 without it).
@@ -78,28 +72,17 @@ class alignas(64) thread_record {
   friend class basic_domain;
 
   void advance(version_t delta, source_location loc) noexcept {
-    using detail::mutant;
-    using detail::mutant_kind;
     // relaxed: only the owner writes version_.
     version_t v = version_.load(std::memory_order_relaxed, loc);
-    if constexpr (mutant == mutant_kind::bump_relaxed_store ||
-                  mutant == mutant_kind::original_ordering) {
-      // Mutants 2 and 8: relaxed, [S1] without its release.
-      version_.store(v + delta, std::memory_order_relaxed, loc);
-    } else {
-      // [S1] release, pairs with [S8]: every access this thread made to an object before the
-      // bump happens before a collector's reuse of it once the collector reads the new value.
-      version_.store(v + delta, std::memory_order_release, loc);
-    }
-    if constexpr (mutant != mutant_kind::bump_without_fence &&
-                  mutant != mutant_kind::original_ordering) {
-      // [S2] light side of the asymmetric seq_cst fence, pairs with [S5] (heavy side) before
-      // the snapshot loads (store->load, Dekker): either the collector's snapshot sees this
-      // bump, or our next load of a shared pointer sees the unlink that preceded the
-      // snapshot. Without it a collector can stamp our old version while we load a pointer
-      // to an object it then reuses (breaks I1).
-      Policy::fence_light(loc);
-    }
+    // [S1] release, pairs with [S8]: every access this thread made to an object before the
+    // bump happens before a collector's reuse of it once the collector reads the new value.
+    version_.store(v + delta, std::memory_order_release, loc);
+    // [S2] light side of the asymmetric seq_cst fence, pairs with [S5] (heavy side) before
+    // the snapshot loads (store->load, Dekker): either the collector's snapshot sees this
+    // bump, or our next load of a shared pointer sees the unlink that preceded the snapshot.
+    // Without it a collector can stamp our old version while we load a pointer to an object
+    // it then reuses (breaks I1).
+    Policy::fence_light(loc);
   }
 
   typename Policy::template atomic<version_t> version_{initial_version};

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstring>
 
-#include "ssmem/detail/mutant.hpp"
 #include "ssmem/thread_record.hpp"
 
 namespace ssmem {
@@ -66,11 +65,7 @@ class vector_clock {
     for (std::size_t i = 0; i < old.size_; ++i) {
       version_t o = old.entries_[i];
       if (version_is_offline(o)) continue;
-      if constexpr (detail::mutant == detail::mutant_kind::compare_greater_equal) {
-        if (entries_[i] < o) return false;
-      } else {
-        if (entries_[i] <= o) return false;
-      }
+      if (entries_[i] <= o) return false;
     }
     return true;
   }

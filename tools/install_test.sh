@@ -11,7 +11,7 @@ prefix="${tmp}/prefix"
 "${installer}" --prefix "${prefix}"
 
 for f in include/ssmem.h include/ssmem.hpp include/ssmem/ssmem.h include/ssmem/ssmem.hpp \
-         include/ssmem/allocator.hpp include/ssmem/detail/mutant.hpp lib/libssmem.a \
+         include/ssmem/allocator.hpp include/ssmem/detail/checked.hpp lib/libssmem.a \
          lib/pkgconfig/ssmem.pc; do
   [[ -f "${prefix}/${f}" ]] || { echo "FAIL: ${f} not installed"; exit 1; }
 done

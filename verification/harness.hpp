@@ -22,6 +22,12 @@
 #define RELACY_EXHAUSTIVE 0
 #endif
 
+// The mutant this binary is built on (verification/mutants/mutants.bzl), for its messages:
+// 0 for the shipped headers.
+#ifndef SSMEM_VERIFICATION_MUTANT
+#define SSMEM_VERIFICATION_MUTANT 0
+#endif
+
 namespace ssmem::verification {
 
 /// A Relacy search: scheduler, context bound (sched_bound) and iterations (sched_random).
@@ -126,8 +132,12 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
       only.push_back(a);
     }
   }
-  std::printf("ssmem verification: SSMEM_MUTANT=%d, %s search%s\n", SSMEM_MUTANT,
-              deep ? "deep" : "quick", expect_failure ? ", expecting a failure" : "");
+  if (SSMEM_VERIFICATION_MUTANT != 0) {
+    std::printf("ssmem verification: mutant %d (verification/mutants), ", SSMEM_VERIFICATION_MUTANT);
+  } else {
+    std::printf("ssmem verification: shipped headers, ");
+  }
+  std::printf("%s search%s\n", deep ? "deep" : "quick", expect_failure ? ", expecting a failure" : "");
   int ran = 0, failed = 0;
   double total_ms = 0;
   for (const test_entry& t : tests) {
@@ -151,10 +161,10 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
     std::fflush(stdout);
     if (expect_failure && o.result != rl::test_result_success) {
       if (is_safety_failure(o.result)) {
-        std::printf("DETECTED (SSMEM_MUTANT=%d): %s\n", SSMEM_MUTANT, t.name);
+        std::printf("DETECTED (mutant %d): %s\n", SSMEM_VERIFICATION_MUTANT, t.name);
         return 0;
       }
-      std::printf("mutant %d: %s failed, but not with a safety failure\n", SSMEM_MUTANT, t.name);
+      std::printf("mutant %d: %s failed, but not with a safety failure\n", SSMEM_VERIFICATION_MUTANT, t.name);
     }
   }
   if (ran == 0) {
@@ -163,7 +173,7 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
   }
   std::printf("%d tests, %d failed, %.1f s\n", ran, failed, total_ms / 1000);
   if (expect_failure) {
-    std::printf("SURVIVED: mutant %d was not detected\n", SSMEM_MUTANT);
+    std::printf("SURVIVED: mutant %d was not detected\n", SSMEM_VERIFICATION_MUTANT);
     return 1;
   }
   return failed == 0 ? 0 : 1;

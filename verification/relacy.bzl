@@ -4,9 +4,10 @@ relacy_test(name = "rl_safety", src = "safety_test.cc") emits
   rl_safety            the quick searches (in `bazel test //...`; with --config=exhaustive the
                        binary is built with RELACY_EXHAUSTIVE=1 and runs the deep searches);
   rl_safety_exhaustive the deep searches (tagged manual: run it by name).
-mutant_test(name, src, mutant, tests) builds the same source with SSMEM_MUTANT=<mutant> (the
-define reaches the ssmem headers, which are compiled into this one translation unit) and runs
-the given tests with --expect-failure: it passes only if Relacy reports a safety failure.
+mutant_test(name, src, mutant, tests) builds the same source on mutant <mutant>'s patched copy
+of the algorithm headers (verification/mutants: the patch applied by the build, the shipped
+headers untouched) and runs the given tests with --expect-failure: it passes only if Relacy
+reports a safety failure.
 
 Under a whole-tree sanitizer configuration (--config=asan|tsan|ubsan) every target here is
 skipped: Relacy runs the test's threads as fibers on one OS thread (its own stacks and context
@@ -17,6 +18,7 @@ too close to the 300 s timeout to keep in a configuration meant to be run whole.
 """
 
 load("//config:sanitizers.bzl", "skip_under_sanitizer_config")
+load("//verification/mutants:mutants.bzl", mutant_build = "mutant")
 
 # Relacy explores millions of executions: optimise even in fastbuild.
 RELACY_COPTS = ["-O2"]
@@ -52,15 +54,16 @@ def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout =
     )
 
 def mutant_test(name, src, mutant, tests, size = "small", timeout = "moderate"):
+    m = mutant_build(mutant)
     native.cc_test(
         name = name,
         srcs = [src],
-        copts = RELACY_COPTS,
-        local_defines = ["SSMEM_MUTANT=%d" % mutant],
+        copts = RELACY_COPTS + m.copts,
+        local_defines = m.defines,
         args = ["--expect-failure"] + tests,
         size = size,
         timeout = timeout,
-        deps = ["//verification:harness"],
+        deps = ["//verification:harness"] + m.deps,
         target_compatible_with = skip_under_sanitizer_config(),
         tags = ["relacy", "mutant"],
     )

@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "ssmem/allocator.hpp"
-#include "ssmem/detail/mutant.hpp"
 #include "ssmem/domain.hpp"
 #include "ssmem/free_set.hpp"
 #include "ssmem/options.hpp"

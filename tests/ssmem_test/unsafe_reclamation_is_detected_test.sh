@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The end-of-run check must fail on an unsafe configuration. ssmem_test_unsafe's library
-# reuses freed objects at once (SSMEM_MUTANT=6), so a thread that loaded a slot's pointer can
+# reuses freed objects at once (mutant 6, verification/mutants), so a thread that loaded a slot's pointer can
 # read an object already reused for another slot and copy the wrong index. With few slots,
 # one allocator per thread (immediate reuse by the next alloc), 2 threads and a reader that
 # holds each object for 200 spins (-w: so that the race shows even when both threads share

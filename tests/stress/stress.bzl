@@ -17,6 +17,7 @@ memory mapping"); see docs/sanitizers.md.
 """
 
 load("//config:sanitizers.bzl", "WHOLE_TREE_SANITIZERS", "skip_under_sanitizer_config")
+load("//verification/mutants:mutants.bzl", mutant_build = "mutant")
 
 _COMMON = ["-g", "-fno-omit-frame-pointer"]
 
@@ -84,7 +85,7 @@ def stress_test(
       srcs: the test's sources (a plain main() that returns non-zero on failure).
       deps: extra dependencies (the library's headers are always there).
       copts: extra compiler options for every variant.
-      defines: preprocessor definitions for every variant (e.g. SSMEM_MUTANT=6).
+      defines: preprocessor definitions for every variant.
       sanitizers: which variants to emit.
       size: Bazel test size.
       timeout: Bazel test timeout ("short", 60 s: a run takes about 2 s, a hang is cut early).
@@ -109,7 +110,7 @@ def stress_test(
 def negative_control_test(
         name,
         srcs,
-        defines,
+        mutant,
         expect,
         sanitizers = ["plain", "tsan"],
         runs = 1,
@@ -124,7 +125,8 @@ def negative_control_test(
     Args:
       name: base name; targets are <name>_<sanitizer>.
       srcs: the workload's sources.
-      defines: the definitions that break the build (e.g. SSMEM_MUTANT=6).
+      mutant: the number of the mutant (verification/mutants) that the test and the library
+        are built on instead of the shipped algorithm headers.
       expect: dict sanitizer -> regular expression the failing run's output must match.
       sanitizers: which variants to emit.
       runs: how many times each variant runs the binary (each run must fail).
@@ -134,9 +136,10 @@ def negative_control_test(
       timeout: Bazel test timeout.
       env: environment of the runs.
     """
+    m = mutant_build(mutant)
     for san in sanitizers:
         binary = "%s_%s_bin" % (name, san)
-        _variant_binary(binary, san, srcs, deps, copts, defines, native.cc_binary)
+        _variant_binary(binary, san, srcs, deps + m.deps, copts + m.copts, m.defines, native.cc_binary)
         native.sh_test(
             name = "%s_%s" % (name, san),
             size = size,

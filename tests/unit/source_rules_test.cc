@@ -7,8 +7,10 @@
 //  - the [Sn] tags of the code and the rows of docs/memory_order.md are the same set, and a
 //    number below the highest tag that is neither is listed as retired there;
 //  - docs/porting.md's pseudocode has the code's steps: each tagged step there exists in the
-//    code under the same tag with the same orders (and partners the code names), and each
-//    tag of the code is a step there.
+//    code under the same tag with the same orders at every site (and partners the code
+//    names), and each tag of the code is a step there;
+//  - the shipped headers hold the algorithm only: the verification suite's mutants live in
+//    verification/mutants as patches, each run by a mutant target or marked as surviving.
 // The files come as runfiles (data of this test), read relative to TEST_SRCDIR.
 #include <doctest/doctest.h>
 
@@ -116,7 +118,7 @@ std::vector<std::string> tags_in_order(const std::string& text) {
 }
 
 // The tagged steps of one algorithm header: every statement (lines up to one that ends with
-// ';', '{' or '}') holding a non-relaxed std::memory_order or an asymmetric fence call. Its
+// ';', '{' or '}') holding a std::memory_order or an asymmetric fence call, under a tag. Its
 // tag is the first [Sn] in its comments in reading order (the comment block above it, then
 // its own lines); the other tags are its partners.
 std::vector<step> code_steps(const std::vector<std::string>& lines, const std::string& file) {
@@ -136,18 +138,16 @@ std::vector<step> code_steps(const std::vector<std::string>& lines, const std::s
     comments += " " + comment_of(lines[i]);
     if (!ends_statement(c)) continue;
     orders_t orders;
-    bool strong = false;
     for (std::sregex_iterator it(code.begin(), code.end(), op), end; it != end; ++it) {
       if ((*it)[1].matched) {
         orders.push_back(abbrev.at((*it)[1].str()));
-        strong = strong || (*it)[1] != "relaxed";
       } else {
         orders.push_back((*it)[2] == "light" ? "LIGHT" : "HEAVY");
-        strong = true;
       }
     }
     const std::vector<std::string> tags = tags_in_order(comments);
-    if (strong && !tags.empty()) {
+    // A relaxed statement under a tag is a step too (a weakened copy of one is reported).
+    if (!orders.empty() && !tags.empty()) {
       step s{tags.front(), orders, {}, file + ":" + std::to_string(first + 1)};
       for (const auto& t : tags) {
         if (t != s.tag) s.partners.insert(t);
@@ -242,17 +242,15 @@ std::vector<std::string> compare_steps(const std::vector<step>& code, const pseu
       problems.push_back(d.where + ": step " + d.tag + " has no site in the code");
       continue;
     }
+    // Every site of the tag in the code has the pseudocode's orders: a step is one operation
+    // wherever the code repeats it (the headers hold the shipped algorithm only).
     std::set<std::string> code_partners;
-    bool same_orders = false;
-    std::string code_orders;
     for (const step* c : it->second) {
-      same_orders = same_orders || c->orders == d.orders;
-      code_orders += " " + show(c->orders) + " at " + c->where;
+      if (c->orders != d.orders) {
+        problems.push_back(d.where + ": " + d.tag + " is " + show(d.orders) + " here, but the code has " +
+                           show(c->orders) + " at " + c->where);
+      }
       code_partners.insert(c->partners.begin(), c->partners.end());
-    }
-    if (!same_orders) {
-      problems.push_back(d.where + ": " + d.tag + " is " + show(d.orders) + " here, but the code has" +
-                         code_orders);
     }
     for (const auto& p : d.partners) {
       if (code_partners.count(p) == 0) {
@@ -440,4 +438,67 @@ TEST_CASE("the porting.md comparison sees a wrong order, a missing step, a missi
   CHECK(compare_steps(code, parse_pseudocode(partner, "doc"), {}).size() == 4);
 
   CHECK(compare_steps(code, parse_pseudocode(good, "doc"), {"S4"}).size() == 3);
+
+  // A second site of a tag with a weaker order (a weakened copy of a step) is reported.
+  std::vector<std::string> twice = code_lines;
+  twice.push_back("  // [S1] relaxed here, pairs with [S8]");
+  twice.push_back("  version_.store(v + 1, std::memory_order_relaxed, loc);");
+  CHECK(compare_steps(code_steps(twice, "code"), parse_pseudocode(good, "doc"), {}).size() == 3);
+}
+
+// ---- The shipped text is the algorithm; the mutants are patches applied by the build.
+
+// Every file of //ssmem that a user or a porter reads.
+const std::vector<std::string> shipped_files = {
+    "ssmem/allocator.hpp",    "ssmem/detail/checked.hpp", "ssmem/detail/report.hpp",
+    "ssmem/detail/source_location.hpp", "ssmem/domain.hpp", "ssmem/free_set.hpp",
+    "ssmem/fwd.hpp",          "ssmem/native_policy.hpp",  "ssmem/options.hpp",
+    "ssmem/policy.hpp",       "ssmem/ssmem.cc",           "ssmem/ssmem.h",
+    "ssmem/ssmem.hpp",        "ssmem/thread_record.hpp",  "ssmem/vector_clock.hpp",
+};
+
+// A line that belongs to the verification suite, not to the library.
+bool is_scaffolding(const std::string& line) {
+  static const std::regex scaffolding(R"(mutant|SSMEM_VERIFICATION|\brl::)", std::regex::icase);
+  return std::regex_search(line, scaffolding);
+}
+
+TEST_CASE("the shipped sources hold no verification scaffolding (mutants are patches in verification/mutants)") {
+  CHECK(is_scaffolding("    if constexpr (detail::mutant == detail::mutant_kind::bump_without_fence) {"));
+  CHECK(!is_scaffolding("    Policy::fence_light(loc);"));
+  for (const auto& f : shipped_files) {
+    const auto lines = read_lines(f);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      CHECK_MESSAGE(!is_scaffolding(lines[i]), f << ":" << i + 1 << " is scaffolding: " << trim(lines[i]));
+    }
+  }
+}
+
+TEST_CASE("every mutant of verification/mutants is run by a mutant target, or marked as surviving") {
+  // MUTANTS in mutants.bzl: `    N: "name",`.
+  static const std::regex entry(R"re(^\s+([0-9]+): "([a-z0-9_]+)",)re");
+  std::string targets;
+  for (const auto& l : read_lines("verification/BUILD")) targets += l + "\n";
+  int mutants = 0;
+  for (const auto& l : read_lines("verification/mutants/mutants.bzl")) {
+    std::smatch m;
+    if (!std::regex_search(l, m, entry)) continue;
+    ++mutants;
+    const int n = std::stoi(m[1].str());
+    const std::string name = m[2].str();
+    const std::string file = std::string("verification/mutants/") + (n < 10 ? "0" : "") +
+                             std::to_string(n) + "_" + name + ".patch";
+    std::string text;
+    for (const auto& pl : read_lines(file)) text += pl + "\n";
+    CHECK_MESSAGE(text.rfind("Mutant " + std::to_string(n) + ": " + name + "\n", 0) == 0,
+                  file << " does not start with its title line 'Mutant " << n << ": " << name << "'");
+    const bool has_target = std::regex_search(
+        targets, std::regex("mutant = " + std::to_string(n) + ",\n"));
+    const bool survives = text.find("No target runs it.") != std::string::npos;
+    CHECK_MESSAGE(has_target != survives,
+                  file << std::string(has_target ? " has a target in verification/BUILD but says it survives"
+                                      : " has no target in verification/BUILD and is not marked "
+                                        "'No target runs it.'"));
+  }
+  CHECK_MESSAGE(mutants >= 20, "found only " << mutants << " mutants in mutants.bzl: is the scan broken?");
 }

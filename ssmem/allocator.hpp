@@ -246,6 +246,9 @@ class basic_allocator {
       rel_filling_ = nullptr;
       seal(s, rel_unstamped_, "ssmem_release");
     }
+    // One collected entry goes back per release: the caller's next malloc finds warm memory
+    // where a burst of thousands of cold frees would leave it a cold free list.
+    if (!rel_collected_.empty()) give_back_one();
     // A release is a free step: the same timestamp policy applies.
     if (bump_on_free_) self_.bump(loc);
   }
@@ -262,7 +265,9 @@ class basic_allocator {
     s.pending = unstamped_.objects() + pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
     s.pending_sets = pending_.size();
     s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
-    s.release_pending = (rel_unstamped_.objects() + rel_pending_.objects() +
+    std::size_t collected_slots = 0;
+    for (const set* c = rel_collected_.top(); c != nullptr; c = c->next()) collected_slots += c->count();
+    s.release_pending = (rel_unstamped_.objects() + rel_pending_.objects() + collected_slots +
                          (rel_filling_ != nullptr ? rel_filling_->count() : 0)) / retire_slots;
     s.unstamped = unstamped_.objects() + rel_unstamped_.objects() / retire_slots;
     return s;
@@ -446,9 +451,21 @@ class basic_allocator {
     while (!pending_.empty() && newest.newer_than(pending_.front()->clock())) {
       make_reusable(pending_.pop_front());
     }
+    // Release sets: what an earlier collection left goes back now. The newly collected
+    // entries are given back one per release (push_retired), as many as the releases made
+    // since the last stamp (the rate to expect until the next collection); the rest at once,
+    // so that an allocator that rarely releases holds nothing back.
+    while (!rel_collected_.empty()) give_back(rel_collected_.pop());
+    std::size_t collected = 0;
+    set_stack<Policy> newest_first;
     while (!rel_pending_.empty() && newest.newer_than(rel_pending_.front()->clock())) {
-      give_back(rel_pending_.pop_front());
+      collected += rel_pending_.front()->count() / retire_slots;
+      newest_first.push(rel_pending_.pop_front());
     }
+    while (!newest_first.empty()) rel_collected_.push(newest_first.pop());  // oldest on top
+    const std::size_t releasing =
+        (rel_unstamped_.objects() + (rel_filling_ != nullptr ? rel_filling_->count() : 0)) / retire_slots;
+    for (; collected > releasing; --collected) give_back_one();
   }
 
   // A collected set: its objects are reusable. No thread may touch them until allocate()
@@ -461,31 +478,55 @@ class basic_allocator {
     collected_.push(s);
   }
   static constexpr bool has_yield = requires { Policy::yield(); };
+  static constexpr bool has_prefetch = requires(const void* p) { Policy::prefetch_for_return(p); };
   static constexpr bool has_poison = requires(const void* p, std::size_t n) {
     Policy::poison(p, n);
     Policy::unpoison(p, n);
   };
 
-  // A collected release set: each entry's deleter runs (I1 holds for it as for a reuse: the
-  // deleter's writes come after the heavy fence of the set's stamp and after every version
-  // change it waited for), or the object goes back to the system.
-  void give_back(set* s) noexcept {
-    while (!s->empty()) {
-      void* context = s->pop();
-      auto fn = reinterpret_cast<retire_fn>(s->pop());
-      void* obj = s->pop();
-      ++stats_.returned;
-      if (fn == nullptr) {
-        Policy::return_to_system(obj);
-      } else {
-        fn(obj, context);
+  // An entry of a collected release set: its deleter runs (I1 holds for it as for a reuse:
+  // the deleter's writes come after the heavy fence of the set's stamp and after every
+  // version change it waited for), or the object goes back to the system. Any time after
+  // the collection is as safe as the collection itself.
+  void give_back_entry(set* s) noexcept {
+    void* context = s->pop();
+    auto fn = reinterpret_cast<retire_fn>(s->pop());
+    void* obj = s->pop();
+    ++stats_.returned;
+    if (fn == nullptr) {
+      Policy::return_to_system(obj);
+    } else {
+      fn(obj, context);
+    }
+  }
+
+  // The oldest collected release set gives back one entry; emptied, it is recycled. The entry
+  // `prefetch_distance` calls ahead is warmed first: it was retired a batch ago (cold).
+  void give_back_one() noexcept {
+    set* s = rel_collected_.top();
+    if constexpr (has_prefetch) {
+      constexpr std::size_t prefetch_distance = 8;
+      if (s->count() > retire_slots * (prefetch_distance + 1)) {
+        Policy::prefetch_for_return(s->at(s->count() - retire_slots * (prefetch_distance + 1)));
       }
     }
+    give_back_entry(s);
+    if (s->empty()) {
+      rel_collected_.pop();
+      s->recycle();
+      rel_available_.push(s);
+    }
+  }
+
+  // A collected release set, all its entries at once.
+  void give_back(set* s) noexcept {
+    while (!s->empty()) give_back_entry(s);
     s->recycle();
     rel_available_.push(s);
   }
 
   void drain_release_queue_all() noexcept {
+    while (!rel_collected_.empty()) give_back(rel_collected_.pop());
     while (!rel_pending_.empty()) give_back(rel_pending_.pop_front());
     while (!rel_unstamped_.empty()) give_back(rel_unstamped_.pop_front());
     if (rel_filling_ != nullptr) {
@@ -519,6 +560,7 @@ class basic_allocator {
   set* rel_filling_ = nullptr;
   set_queue<Policy> rel_unstamped_;
   set_queue<Policy> rel_pending_;
+  set_stack<Policy> rel_collected_;  // collected, oldest on top, given back an entry per release
   set_stack<Policy> rel_available_;
   vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
   // Unstamped objects at which stamp_or_defer() runs next: a batch, or after a put-off

@@ -30,7 +30,10 @@
 ///                                     -- called when collected objects become reusable and
 ///                                        when one is handed out again (sanitizer hooks);
 ///   optional: static void yield()     -- gives up the processor (the allocator's
-///                                        back-pressure; no memory effect).
+///                                        back-pressure; no memory effect);
+///   optional: static void prefetch_for_return(const void* p)
+///                                     -- a hint that p will soon go to return_to_system
+///                                        or a deleter (no memory effect).
 #ifndef SSMEM_POLICY_HPP
 #define SSMEM_POLICY_HPP
 

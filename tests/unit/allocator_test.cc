@@ -516,9 +516,36 @@ TEST_CASE("after a put-off stamp the next try waits for one more free set's wort
   CHECK(a.stats().deferred == 2);
   f.other->bump();
   for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // probe collects, then one stamp
-  CHECK(a.stats().returned == 4);
   CHECK(a.stats().stamps == 2);
+  // Releases keep coming, so the 4 collected go back one per release (the next test).
+  CHECK(a.stats().returned == 1);
+  for (int i = 0; i < 3; ++i) a.release(std::malloc(8));
+  CHECK(a.stats().returned == 4);
 }
+
+TEST_CASE("collected releases go back one per release while releases come, the rest at the next collection") {
+  fixture f;
+  ssmem::options o = small(4);
+  o.stamp_batch = 1;       // a batch: 4 objects
+  o.release_set_size = 2;
+  allocator a(f.d, *f.me, 16, o);
+  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // two release sets, stamped
+  CHECK(a.stats().stamps == 1);
+  f.other->bump();
+  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // the 4th: the probe collects 4
+  CHECK(a.stats().stamps == 2);
+  CHECK(a.stats().returned == 1);         // one at the collecting release...
+  CHECK(a.stats().release_pending == 7);  // ...3 collected still held, 4 stamped
+  a.release(std::malloc(8));
+  a.release(std::malloc(8));
+  CHECK(a.stats().returned == 3);  // ...and one per release after it
+  f.other->bump();
+  a.release(std::malloc(8));
+  a.release(std::malloc(8));  // due: the probe gives back what is left, then collects 4 more
+  CHECK(a.stats().stamps == 3);
+  CHECK(a.stats().returned == 5);
+  CHECK(a.stats().release_pending == 7);
+}  // the destructor gives back the rest (LeakSanitizer checks it)
 
 TEST_CASE("a stamp takes the release set that is not full yet: a rare release waits for no more") {
   fixture f;

@@ -28,11 +28,12 @@ constexpr v::scenario_config release_only_2t{
     .free_set_size = 1, .bump_on = ts_policy::on_free, .ops = 3, .reader_ops = 1, .reader = 0,
     .release_all = true};
 // Release sets of 2: a released object waits in a set that is not full when the next stamp
-// comes, and the stamp takes that set along (docs/design.md §3). Six swaps: the released
-// objects of the third and fifth go back after later probes. Mutant 22 (the set queued
-// without the stamp's clock) is killed here.
+// comes, and the stamp takes that set along (docs/design.md §3). Eight swaps: the released
+// objects go back after later probes, and collected ones one per later release (with six,
+// the last collection's entries waited for the teardown, and mutant 22 survived). Mutant 22
+// (the set queued without the stamp's clock) is killed here.
 constexpr v::scenario_config mixed_partial_2t{
-    .free_set_size = 1, .release_set_size = 2, .bump_on = ts_policy::on_free, .ops = 6,
+    .free_set_size = 1, .release_set_size = 2, .bump_on = ts_policy::on_free, .ops = 8,
     .reader_ops = 1, .reader = 0, .release_odd_ops = true};
 constexpr v::scenario_config mixed_sym{
     .free_set_size = 1, .bump_on = ts_policy::both, .ops = 3, .release_odd_ops = true};

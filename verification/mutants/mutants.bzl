@@ -42,6 +42,7 @@ MUTANTS = {
     22: "partial_release_set_unstamped",
     23: "go_offline_relaxed",
     24: "snapshot_head_relaxed",
+    25: "give_back_uncollected",
 }
 
 def mutant_dir(n):

@@ -77,8 +77,8 @@ fi
 [[ -f "${lib}" ]] || die "no library at ${lib}"
 [[ -f "${headers}/ssmem.h" && -f "${headers}/ssmem.hpp" ]] || die "no ssmem.h/ssmem.hpp in ${headers}"
 
-if [[ -n "${mode}" && "${mode}" != "opt" ]]; then
-  echo "${prog}: note: the library was built with -c ${mode}, not optimised;" \
+if [[ "${mode}" == "dbg" ]]; then
+  echo "${prog}: note: the library was built with -c dbg, not optimised;" \
        "for production use './bazelw run -c opt //:install -- ...'" >&2
 fi
 

@@ -213,10 +213,11 @@ void unregister_me() {
   pthread_mutex_unlock(&registration_mutex);
 }
 
-// fork(): every lock of the library is taken before fork() and released after it in the
-// parent, and re-initialised in the child (where only the forking thread exists, so no other
-// thread can be inside a critical section): the registration mutex, then the checked
-// registry's. In the child, every other registered record of the default domain is
+// fork(): every lock of the library is taken before fork() and released after it, in the
+// parent and in the child (where only the forking thread exists: the thread that took the
+// locks, so it may release them; re-initialising a locked mutex instead is undefined, and
+// ThreadSanitizer reports the child's next lock as a double lock): the registration mutex,
+// then the checked registry's. In the child, every other registered record of the default domain is
 // abandoned (offline and free), or it would block collection forever.
 void fork_prepare() {
   pthread_mutex_lock(&registration_mutex);
@@ -229,8 +230,8 @@ void fork_parent() {
 }
 
 void fork_child() {
-  if constexpr (ssmem::detail::checked) ssmem::detail::checked_registry::instance().reset_in_child();
-  pthread_mutex_init(&registration_mutex, nullptr);
+  if constexpr (ssmem::detail::checked) ssmem::detail::checked_registry::instance().unlock_in_child();
+  pthread_mutex_unlock(&registration_mutex);
   ssmem::domain& d = ssmem::default_domain();
   for (ssmem::record* r = d.first(); r != nullptr; r = r->next()) {
     bool mine = r == me.rec;

@@ -127,10 +127,11 @@ class checked_registry {
   }
 
   // fork(): the library's atfork handlers (ssmem.cc) hold the lock across fork() and
-  // re-initialise it in the child, where no other thread exists.
+  // release it after, in the parent and in the child (the forking thread owns it there).
   void lock_for_fork() noexcept { pthread_mutex_lock(&mu_); }
   void unlock_after_fork() noexcept { pthread_mutex_unlock(&mu_); }
-  void reset_in_child() noexcept { pthread_mutex_init(&mu_, nullptr); }
+  // In the child the forking thread, which took the lock in lock_for_fork(), still owns it.
+  void unlock_in_child() noexcept { pthread_mutex_unlock(&mu_); }
 
  private:
   struct lock {

@@ -79,13 +79,19 @@ std::string comments_for(const std::vector<std::string>& lines, std::size_t i) {
   return text;
 }
 
-std::set<std::string> tags_in(const std::string& text) {
+// The [Sn] tags of a text, as "Sn", in reading order (a step's own tag comes first).
+std::vector<std::string> tags_in_order(const std::string& text) {
   static const std::regex tag(R"(\[S([0-9]+)\])");
-  std::set<std::string> out;
+  std::vector<std::string> out;
   for (std::sregex_iterator it(text.begin(), text.end(), tag), end; it != end; ++it) {
-    out.insert("S" + (*it)[1].str());
+    out.push_back("S" + (*it)[1].str());
   }
   return out;
+}
+
+std::set<std::string> tags_in(const std::string& text) {
+  const std::vector<std::string> tags = tags_in_order(text);
+  return {tags.begin(), tags.end()};
 }
 
 
@@ -106,15 +112,6 @@ std::string show(const orders_t& o) {
   std::string s = "(";
   for (std::size_t i = 0; i < o.size(); ++i) s += (i ? ", " : "") + o[i];
   return s + ")";
-}
-
-std::vector<std::string> tags_in_order(const std::string& text) {
-  static const std::regex tag(R"(\[S([0-9]+)\])");
-  std::vector<std::string> out;
-  for (std::sregex_iterator it(text.begin(), text.end(), tag), end; it != end; ++it) {
-    out.push_back("S" + (*it)[1].str());
-  }
-  return out;
 }
 
 // The tagged steps of one algorithm header: every statement (lines up to one that ends with

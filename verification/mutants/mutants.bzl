@@ -13,7 +13,7 @@ source (or ssmem.cc) includes afterwards expand to nothing. Whatever the search 
 compiled is the patched copy's.
 """
 
-load("//ssmem:headers.bzl", "ALGORITHM_HEADERS")
+load("//ssmem:defs.bzl", "ALGORITHM_HEADERS")
 
 # Number -> name; the patch is NN_name.patch. The BUILD file checks that the patches on disk
 # are exactly these.

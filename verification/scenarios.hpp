@@ -321,6 +321,41 @@ void finish_slot_scenario(world<Policy, N, slot_object<Policy>>& w,
   w.teardown();
 }
 
+/// The writer steps of the two-thread slot races (membership_race, register_race,
+/// batch_race), whose slot holds A and whose free sets hold one object.
+/// Unlinks A: a new object of value 1 exchanged into the slot; returns A.
+template <class Policy, std::size_t N>
+slot_object<Policy>* unlink_slot_object(world<Policy, N, slot_object<Policy>>& w,
+                                        typename Policy::template atomic<slot_object<Policy>*>& slot,
+                                        std::size_t t) {
+  slot_object<Policy>* b = w.make(t);
+  b->init(1);
+  // acq_rel: release publishes b's init; acquire makes A's init ours to free.
+  return slot.exchange(b, std::memory_order::acq_rel);
+}
+
+/// A private object of value v, allocated and freed at once (a full free set of 1).
+template <class Policy, std::size_t N>
+void free_private_object(world<Policy, N, slot_object<Policy>>& w, std::size_t t, std::uint64_t v) {
+  slot_object<Policy>* q = w.make(t);
+  q->init(v);
+  w.free_object(t, q);
+}
+
+/// The one-reuse writer: unlinks A and frees it (stamped S0), bumps, frees a private object
+/// (a probe collects S0 if every reader in it moved on; S1 stamped), then allocates and
+/// writes one object -- A again if S0 was collected, which Relacy checks against the readers'
+/// reads of A.
+template <class Policy, std::size_t N>
+void unlink_free_and_reuse(world<Policy, N, slot_object<Policy>>& w,
+                           typename Policy::template atomic<slot_object<Policy>*>& slot,
+                           std::size_t t) {
+  w.free_object(t, unlink_slot_object(w, slot, t));  // the set is full: stamped S0
+  w.rec(t).bump();                                   // the writer's own entry of S1 will be newer
+  free_private_object(w, t, 2);                      // collects S0 if S1 is newer; stamps S1
+  w.make(t)->init(slot_object<Policy>::max_value);   // reuses A if S0 was collected
+}
+
 /// The original ssmem test: one shared slot; each operation reads the slot's object, copies
 /// its value + 1 into a new object, exchanges that in and frees (or releases) the old one.
 template <class Policy, std::size_t N>
@@ -464,18 +499,7 @@ class membership_race {
  private:
   std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
 
-  void write(std::size_t t) {
-    object* b = w_.make(t);
-    b->init(1);
-    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
-    object* a = slot_.exchange(b, std::memory_order::acq_rel);
-    w_.free_object(t, a);  // the set is full: stamped S0
-    w_.rec(t).bump();      // the writer's own entry of S1 will be newer
-    object* q = w_.make(t);
-    q->init(2);
-    w_.free_object(t, q);  // stamped S1; collects S0 if S1 is newer in every online entry
-    w_.make(t)->init(max_value);  // reuses A if S0 was collected
-  }
+  void write(std::size_t t) { unlink_free_and_reuse(w_, slot_, t); }
 
   static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
@@ -557,18 +581,7 @@ class register_race {
     p->read_checked();
   }
 
-  void write(std::size_t t) {
-    object* b = w_.make(t);
-    b->init(1);
-    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
-    object* a = slot_.exchange(b, std::memory_order::acq_rel);
-    w_.free_object(t, a);  // the set is full: stamped S0
-    w_.rec(t).bump();      // the writer's own entry of S1 will be newer
-    object* q = w_.make(t);
-    q->init(2);
-    w_.free_object(t, q);  // a probe collects S0 if every reader in it moved on; stamp S1
-    w_.make(t)->init(max_value);  // reuses A if S0 was collected
-  }
+  void write(std::size_t t) { unlink_free_and_reuse(w_, slot_, t); }
 
   static constexpr std::uint64_t max_value = object::max_value;
   world<Policy, N, object> w_;
@@ -630,35 +643,24 @@ class batch_race {
  private:
   std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
 
-  object* unlink_a(std::size_t t) {
-    object* b = w_.make(t);
-    b->init(1);
-    // acq_rel: release publishes b's init; acquire makes A's init ours to free.
-    return slot_.exchange(b, std::memory_order::acq_rel);
-  }
-  void free_private(std::size_t t, std::uint64_t v) {
-    object* q = w_.make(t);
-    q->init(v);
-    w_.free_object(t, q);
-  }
-
   void write_batch(std::size_t t) {
-    w_.free_object(t, unlink_a(t));  // A's set: full, waits for the batch
-    free_private(t, 2);              // q's set completes the batch: one stamp for both
+    w_.free_object(t, unlink_slot_object(w_, slot_, t));  // A's set: full, waits for the batch
+    free_private_object(w_, t, 2);  // q's set completes the batch: one stamp for both
     w_.rec(t).bump();
-    free_private(t, 3);
-    free_private(t, 4);              // the next batch: the probe may collect A's and q's sets
-    w_.make(t)->init(max_value);     // q, if collected
-    w_.make(t)->init(max_value);     // A, if collected
+    free_private_object(w_, t, 3);
+    free_private_object(w_, t, 4);  // the next batch: the probe may collect A's and q's sets
+    w_.make(t)->init(max_value);    // q, if collected
+    w_.make(t)->init(max_value);    // A, if collected
   }
 
   void write_stamp_after_probe(std::size_t t) {
-    free_private(t, 2);              // S0 (nothing stamped waits: no probe)
+    free_private_object(w_, t, 2);  // S0 (nothing stamped waits: no probe)
     w_.rec(t).bump();
-    w_.free_object(t, unlink_a(t));  // probe: S0 collected if the reader moved on; S1 stamps A
+    // probe: S0 collected if the reader moved on; S1 stamps A
+    w_.free_object(t, unlink_slot_object(w_, slot_, t));
     w_.rec(t).bump();
-    free_private(t, 3);              // probe: S1 collected if the reader moved on again
-    w_.make(t)->init(max_value);     // A, if collected
+    free_private_object(w_, t, 3);  // probe: S1 collected if the reader moved on again
+    w_.make(t)->init(max_value);    // A, if collected
   }
 
   static constexpr std::uint64_t max_value = object::max_value;

@@ -197,7 +197,9 @@ class stall_clock {
   }
   /// Whether this worker stalls now (false, without reading the clock, for all but the staller).
   bool due() const { return active_ && clock::now() >= next_; }
-  /// Runs stall(sleep()), counts it and schedules the next.
+  /// Stalls taken so far.
+  long long count() const { return stalls_; }
+  /// Runs stall(sleep), counts it and schedules the next.
   template <class F>
   void take(F&& stall) {
     const auto began = clock::now();

@@ -29,6 +29,9 @@ namespace bench {
 /// Ops between two publications of a worker's pending count.
 constexpr unsigned pending_every_batches = 4;
 
+/// W2's slots.
+constexpr std::size_t swap_slots = 2048;
+
 /// At the end of a worker's measured loop: the peer thread's counters and its share of the
 /// bound on pending objects, where it has them (peers/common.hpp).
 template <class T>
@@ -39,6 +42,46 @@ void report_extras(T& t, run_control& ctl) {
     ctl.add_counters(c);
   }
   if constexpr (requires { t.pending_bound(); }) ctl.add_pending_bound(t.pending_bound());
+}
+
+// ---------------------------------------------------------------------------------------
+// W5: the stalls, out of line: the loops that call them keep their locals in registers.
+
+/// W1's stall: the peer's, or registered and holding one object (ssmem: its version unchanged).
+template <class A>
+[[gnu::noinline, gnu::cold]] void stall_pair(typename A::thread& t, stall_clock& stall) {
+  stall.take([&](std::chrono::microseconds d) {
+    if constexpr (requires { t.stall(d); }) {
+      t.stall(d);
+    } else {
+      void* o = t.allocate();
+      escape(o);
+      std::this_thread::sleep_for(d);
+      t.deallocate(o);
+    }
+  });
+}
+
+/// W2's stall: the peer's, or inside an operation holding a reference to a slot's object;
+/// returns 1 if that object no longer held its slot's index after the sleep (reused while
+/// protected), else 0.
+template <class S, class Node>
+[[gnu::noinline, gnu::cold]] std::uint64_t stall_swap(typename S::thread& t, std::atomic<Node*>* slots,
+                                                      stall_clock& stall) {
+  std::uint64_t stale = 0;
+  stall.take([&](std::chrono::microseconds d) {
+    if constexpr (requires { t.stall(d); }) {
+      t.stall(d);
+    } else {
+      const std::size_t s = stall.count() * 7919 % swap_slots;
+      t.begin();
+      Node* cur = t.protect(0, slots[s], [](Node* n) { return n; });
+      std::this_thread::sleep_for(d);
+      stale = cur->value != s;
+      t.end();
+    }
+  });
+  return stale;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -56,18 +99,7 @@ run_result run_pair(const run_params& p) {
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
-      if (stall.due()) [[unlikely]] {
-        stall.take([&](std::chrono::microseconds d) {
-          if constexpr (requires { t.stall(d); }) {
-            t.stall(d);
-          } else {  // registered, holding one object (ssmem: its version unchanged meanwhile)
-            void* o = t.allocate();
-            escape(o);
-            std::this_thread::sleep_for(d);
-            t.deallocate(o);
-          }
-        });
-      }
+      if (stall.due()) [[unlikely]] stall_pair<A>(t, stall);
       if constexpr (requires { t.pair_batch(batch); }) {
         t.pair_batch(batch);  // the peer runs this same body itself (ssmem-c: compiled as C)
       } else {
@@ -97,8 +129,6 @@ run_fn pair_fn() {
 
 // ---------------------------------------------------------------------------------------
 // W2 swap and W4 release.
-constexpr std::size_t swap_slots = 2048;
-
 template <class S>
 struct swap_node {
   [[no_unique_address]] typename S::hook hook;  // first: schemes find the object from it
@@ -133,20 +163,7 @@ run_result run_swap(const run_params& p, use u) {
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
-      if (stall.due()) [[unlikely]] {
-        stall.take([&](std::chrono::microseconds d) {
-          if constexpr (requires { t.stall(d); }) {
-            t.stall(d);
-          } else {  // inside an operation, holding a reference to a slot's object
-            const std::size_t s = r.below_pow2(swap_slots);
-            t.begin();
-            node* cur = t.protect(0, slots[s], identity);
-            std::this_thread::sleep_for(d);
-            stale += cur->value != s;  // still the slot's object: not reused while we slept
-            t.end();
-          }
-        });
-      }
+      if (stall.due()) [[unlikely]] stale += stall_swap<S>(t, slots.data(), stall);
       if constexpr (requires { t.swap_batch(slots.data(), swap_slots, r, batch); }) {
         // The peer runs this same body itself (ssmem-c: compiled as C, same slot sequence).
         stale += t.swap_batch(slots.data(), swap_slots, r, batch);

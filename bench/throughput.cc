@@ -147,6 +147,7 @@ void print_help(const registry& reg, unsigned cores) {
     if (p.swap) w += "W2 ";
     if (p.set) w += "W3 ";
     if (p.release) w += "W4 ";
+    if (p.pair || p.swap) w += "W5 ";  // the stall scenario runs over W1 and W2
     std::printf("  %-16s [%s] %s\n", p.name.c_str(), w.c_str(), p.note.c_str());
   }
   std::printf("\nLeft out:\n");

@@ -57,10 +57,13 @@ struct ssmem_variant {
   }
   /// W4: allocator::retire with a deleter that calls free(), instead of allocator::release().
   static constexpr bool retire_with_deleter = false;
+  /// Per-thread state of the variant, kept by the adapter from one operation to the next
+  /// (e.g. an RAII guard that begin() emplaces and end() resets); none by default.
+  struct local {};
   /// An operation of W2-W4 starts: the thread may load shared references after it.
-  static void begin(ssmem::thread_scope&) noexcept {}
+  static void begin(ssmem::thread_scope&, local&) noexcept {}
   /// The operation ends: the thread holds no reference loaded since begin().
-  static void end(ssmem::thread_scope& s, use u) noexcept {
+  static void end(ssmem::thread_scope& s, local&, use u) noexcept {
     if (u == use::set) s.safe_to_reclaim();
   }
   /// W5: true when the variant sleeps in stall() below (between operations) instead of the
@@ -141,8 +144,8 @@ struct ssmem_scheme {
       if (use_ == use::release) return malloc_or_abort(bytes_);
       return a_.allocate();
     }
-    [[gnu::always_inline]] void begin() { V::begin(scope_); }
-    [[gnu::always_inline]] void end() { V::end(scope_, use_); }
+    [[gnu::always_inline]] void begin() { V::begin(scope_, local_); }
+    [[gnu::always_inline]] void end() { V::end(scope_, local_, use_); }
     template <class T, class F>
     [[gnu::always_inline]] T protect(unsigned, const std::atomic<T>& src, F) {
       return plain_load(src);
@@ -181,6 +184,7 @@ struct ssmem_scheme {
     ssmem::allocator a_;
     use use_;
     std::size_t bytes_;
+    [[no_unique_address]] typename V::local local_;  // after the scope: destroyed before it
   };
 };
 

@@ -66,6 +66,9 @@ done
 export PATH="${path}"
 unset BAZELW_BAZEL CC CXX CFLAGS CXXFLAGS CPPFLAGS LDFLAGS MAKEFLAGS
 if command -v bazel >/dev/null; then echo "FAIL: bazel is still on the PATH"; exit 1; fi
+for tool in make cmake ctest cc c++ ar nm readelf tar bash; do
+  command -v "${tool}" >/dev/null || { echo "FAIL: no ${tool} on the PATH (./bazelw installs it)"; exit 1; }
+done
 echo "PATH without bazel: $(command -v make) $(command -v cmake) $(command -v cc) $(command -v c++)"
 
 # has_flags WHAT LINE FLAG...: LINE (a compile command) has each FLAG as a word.

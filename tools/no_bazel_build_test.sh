@@ -73,12 +73,12 @@ echo "PATH without bazel: $(command -v make) $(command -v cmake) $(command -v cc
 
 # has_flags WHAT LINE FLAG...: LINE (a compile command) has each FLAG as a word.
 has_flags() {
-  local what="$1" line=" $2 "; shift 2
-  for flag in "$@"; do [[ "${line}" == *" ${flag} "* ]] || fail "${what}: no ${flag} in: $2"; done
+  local what="$1" line="$2" flag; shift 2
+  for flag in "$@"; do [[ " ${line} " == *" ${flag} "* ]] || fail "${what}: no ${flag} in: ${line}"; done
 }
 lacks_flags() {
-  local what="$1" line=" $2 "; shift 2
-  for flag in "$@"; do [[ "${line}" != *" ${flag} "* ]] || fail "${what}: ${flag} in: $2"; done
+  local what="$1" line="$2" flag; shift 2
+  for flag in "$@"; do [[ " ${line} " != *" ${flag} "* ]] || fail "${what}: ${flag} in: ${line}"; done
 }
 # shellcheck disable=SC2207
 common=($(mk SSMEM_CXXSTD) $(mk SSMEM_WARNINGS) $(mk SSMEM_LIBRARY_FLAGS))

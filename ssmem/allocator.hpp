@@ -1,18 +1,21 @@
 /// \file
 /// The allocator: serves one object size to its owner thread. It is a composition of named
-/// parts, each in its own header, and the one decision that joins them:
+/// parts, each in its own header, and the decisions that join them:
 ///
-///   chunk_carver   (chunk_carver.hpp)   fresh objects, carved from chunks
+///   chunk_carver   (chunk_carver.hpp)   fresh objects, carved from chunks within an allowance
 ///   set_pipeline   (set_pipeline.hpp)   freed objects in free sets: filling -> unstamped ->
 ///                                       pending (stamped) -> collected (I4)
 ///   collected_                          collected sets: reusable objects, taken first
 ///   release_queue  (release_queue.hpp)  released and retired objects, in release sets through
 ///                                       the same stamps, then given back to the system or
 ///                                       to their deleters
+///   memory_bound   (memory_bound.hpp)   how many objects may wait before an allocation that
+///                                       would carve waits for a collection instead
 ///   stamp_or_defer (here)               when full sets are stamped: in batches of
 ///                                       options::stamp_batch free sets' worth, after a probe
 ///                                       that collects what it can; put off while an online
 ///                                       thread holds the last stamp back (back-pressure)
+///   wait_for_collection (here)          the wait at the bound (and when memory runs out)
 ///
 /// All parts are owner-only; the only shared state is the domain's records.
 #ifndef SSMEM_ALLOCATOR_HPP
@@ -27,6 +30,7 @@
 #include "ssmem/detail/report.hpp"
 #include "ssmem/domain.hpp"
 #include "ssmem/free_set.hpp"
+#include "ssmem/memory_bound.hpp"
 #include "ssmem/options.hpp"
 #include "ssmem/release_queue.hpp"
 #include "ssmem/set_pipeline.hpp"
@@ -35,8 +39,10 @@ namespace ssmem {
 
 /// An allocator of one object size for one owner thread (see the file comment).
 /// Thread safety: every member is for the owner thread only; other threads interact only
-/// through the domain's records. Errors: allocation failure gives nullptr; running out of
-/// memory for bookkeeping aborts with a message (going on would lose a freed object).
+/// through the domain's records. Errors: allocation failure gives nullptr; no other call
+/// fails -- when memory for bookkeeping runs out, the allocator waits for a collection to
+/// recycle some, and as a last resort keeps a freed object out of reuse for good
+/// (allocator_stats::dropped; docs/design.md, "Bad input and faults").
 template <class Policy>
 class basic_allocator {
  public:
@@ -47,16 +53,21 @@ class basic_allocator {
   /// The free-set type.
   using set = free_set<Policy>;
 
-  /// `object_size` 0 defers the size to the first allocate(size) (the C API's way).
+  /// `object_size` 0 defers the size to the first allocate(size) (the C API's way); a size
+  /// above max_object_size is never served (allocate() returns nullptr). Options that
+  /// options::validate() rejects are clamped (set sizes to max_set_size, bump_on to both):
+  /// the C and C++ APIs refuse them before they get here.
   basic_allocator(domain_type& d, record& self, std::size_t object_size,
                   const options& o = options{}) noexcept
       : carver_(object_size == 0 ? 0 : normalize_object_size(object_size, 8), o),
-        domain_(d), self_(self), opts_(o),
-        frees_(o.free_set_size == 0 ? 1 : o.free_set_size),
-        releases_(o.release_set_size == 0 ? 1 : o.release_set_size) {
-    if (opts_.free_set_size == 0) opts_.free_set_size = 1;
-    due_ = opts_.stamp_batch * opts_.free_set_size;
-    if (opts_.release_set_size == 0) opts_.release_set_size = 1;
+        domain_(d), self_(self), bound_(o), frees_(set_size(o.free_set_size)),
+        releases_(set_size(o.release_set_size)), stamp_batch_(o.stamp_batch),
+        stamp_backlog_(o.stamp_backlog), zero_memory_(o.zero_memory) {
+    const ts_policy bump = static_cast<int>(o.bump_on) < 0 || static_cast<int>(o.bump_on) > 3
+                               ? ts_policy::both : o.bump_on;
+    bump_on_alloc_ = bump == ts_policy::on_alloc || bump == ts_policy::both;
+    bump_on_free_ = bump == ts_policy::on_free || bump == ts_policy::both;
+    due_ = saturating_mul(stamp_batch_, frees_.capacity());
   }
   basic_allocator(const basic_allocator&) = delete;
   basic_allocator& operator=(const basic_allocator&) = delete;
@@ -77,13 +88,18 @@ class basic_allocator {
       }
       set::destroy(s);
     }
+    if constexpr (has_poison) {
+      for (void* o = spare_; o != nullptr;) {
+        Policy::unpoison(o, object_size());
+        o = *static_cast<void**>(o);
+      }
+    }
     // Then the members: the pipelines free their sets, the carver unmaps the chunks.
   }
 
-  /// Bytes per object (0 until fixed by the first sized allocate()).
+  /// Bytes per object (0 until fixed by the first sized allocate(); unservable_object_size
+  /// for a size that can never be served).
   std::size_t object_size() const noexcept { return carver_.object_size(); }
-  /// The options in force.
-  const options& opts() const noexcept { return opts_; }
   /// The owner thread's record.
   record& owner() const noexcept { return self_; }
   /// The domain the clocks are taken from.
@@ -91,14 +107,15 @@ class basic_allocator {
 
   /// Owner only. An object of object_size() bytes, or nullptr when memory runs out.
   /// Forced inline, and a leaf on its two fast paths (a collected set that keeps an object
-  /// after the pop; room in the current chunk): whatever calls out of line (retiring an
-  /// emptied set, a new chunk, zeroing) is left to allocate_slow(), in tail position, so that
-  /// an out-of-line caller (ssmem_alloc) saves no registers and builds no frame for it.
+  /// after the pop; room in the current chunk and allowance): whatever calls out of line
+  /// (retiring an emptied set, the bound, a new chunk, zeroing) is left to allocate_slow(), in
+  /// tail position, so that an out-of-line caller (ssmem_alloc) saves no registers and builds
+  /// no frame for it.
   [[gnu::always_inline]] void* allocate(source_location loc = source_location::current()) noexcept {
     void* obj;
     set* cs = collected_.top();
     if (cs != nullptr) [[likely]] {
-      if (cs->count() == 1 || opts_.zero_memory) [[unlikely]] return allocate_slow();
+      if (cs->count() == 1 || zero_memory_) [[unlikely]] return allocate_slow();
       obj = cs->pop();
       if constexpr (has_poison) Policy::unpoison(obj, object_size());
       ++stats_.reused;
@@ -115,8 +132,10 @@ class basic_allocator {
 
   /// Owner only. The C API's form: the first call fixes the object size; a smaller size
   /// later is served an object of that size, a larger one gets nullptr (the checked build
-  /// aborts naming the wrong size instead). Forced inline: one compare in front of the
-  /// inlined allocate(), so that ssmem_alloc costs what the C++ API's allocate() costs.
+  /// aborts naming the wrong size instead). A first call that fails (a size above
+  /// max_object_size, or no memory for its chunk) fixes nothing. Forced inline: one compare
+  /// in front of the inlined allocate(), so that ssmem_alloc costs what the C++ API's
+  /// allocate() costs.
   [[gnu::always_inline]] void* allocate(std::size_t size) noexcept {
     if (size > object_size()) [[unlikely]] return allocate_first_or_oversize(size);
     return allocate();
@@ -127,8 +146,12 @@ class basic_allocator {
   // size; any later size above it is refused.
   [[gnu::noinline, gnu::cold]] void* allocate_first_or_oversize(std::size_t size) noexcept {
     if (object_size() == 0) {
-      carver_.set_object_size(normalize_object_size(size));
-      return allocate();
+      const std::size_t n = normalize_object_size(size);
+      if (n == unservable_object_size) return nullptr;
+      carver_.set_object_size(n);
+      void* obj = allocate();
+      if (obj == nullptr && carver_.chunks() == 0) carver_.set_object_size(0);
+      return obj;
     }
     if constexpr (detail::checked) {
       detail::fatal("ssmem_alloc", "wrong size: larger than the size of this allocator's objects");
@@ -160,12 +183,16 @@ class basic_allocator {
   // deallocate() off its fast path: takes a set, or fills and seals it.
   [[gnu::noinline]] void deallocate_slow(void* obj) noexcept {
     set* s = frees_.filling();
-    if (s == nullptr) s = frees_.start_filling("ssmem_free");
+    if (s == nullptr && (s = frees_.start_filling()) == nullptr) s = start_filling_without_memory();
     ++stats_.freed;
-    s->push(obj);
-    if (s->full()) {
-      frees_.seal_filling();
-      if (unstamped_objects() >= due_) stamp_or_defer("ssmem_free");
+    if (s == nullptr) {
+      drop(obj, "ssmem_free");
+    } else {
+      s->push(obj);
+      if (s->full()) {
+        frees_.seal_filling();
+        if (unstamped_objects() >= due_) stamp_or_defer();
+      }
     }
     if (bump_on_free_) self_.bump();
   }
@@ -189,7 +216,7 @@ class basic_allocator {
               source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_retire");
-    push_retired(obj, fn, context, "ssmem_release", loc);
+    push_retired(obj, fn, context, "ssmem_retire", loc);
   }
 
   /// Owner only. As retire(), for an object of this allocator (allocated, not freed since):
@@ -201,7 +228,7 @@ class basic_allocator {
     if constexpr (detail::checked) {
       detail::checked_registry::instance().on_free(obj, object_size(), "object_pool::retire");
     }
-    push_retired(obj, fn, context, "ssmem_release", loc);
+    push_retired(obj, fn, context, "object_pool::retire", loc);
   }
 
   /// Owner only, for a deleter of retire_own(): `obj`, whose grace period has passed, is
@@ -209,8 +236,13 @@ class basic_allocator {
   void reuse_retired(void* obj) noexcept {
     set* cs = collected_.top();
     if (cs == nullptr || cs->full()) {
-      cs = frees_.take_set("object_pool::retire");
-      collected_.push(cs);
+      if ((cs = frees_.take_set()) != nullptr) {
+        collected_.push(cs);
+      } else {  // no memory for a set: the object joins the spare list (it is reusable)
+        ++stats_.collected;
+        push_spare(obj);
+        return;
+      }
     }
     if constexpr (has_poison) Policy::poison(obj, object_size());
     cs->push(obj);
@@ -219,7 +251,11 @@ class basic_allocator {
 
  private:
   void push_retired(void* obj, retire_fn fn, void* context, const char* api, source_location loc) noexcept {
-    if (releases_.push(obj, fn, context, api) && unstamped_objects() >= due_) stamp_or_defer(api);
+    if (!releases_.ready() && !make_room_for_release()) {
+      drop(obj, api);  // no memory for a release set, even after a collection
+    } else if (releases_.push(obj, fn, context) && unstamped_objects() >= due_) {
+      stamp_or_defer();
+    }
     // One collected entry goes back per release: the caller's next malloc finds warm memory
     // where a burst of thousands of cold frees would leave it a cold free list.
     if (releases_.has_collected()) releases_.give_back_one();
@@ -239,14 +275,22 @@ class basic_allocator {
     s.probes = stats_.probes;
     s.deferred = stats_.deferred;
     s.yields = stats_.yields;
+    s.dropped = stats_.dropped;
+    s.bound_waits = bound_.waits();
+    s.bound_overruns = bound_.overruns();
+    s.bound_wait_ns = bound_.wait_ns();
+    s.pending_limit = pending_limit();
     if (const set* oldest = frees_.pending_front(); oldest != nullptr) {
       s.oldest_pending_age = stats_.stamps + stats_.deferred - oldest->stamp_seq();
-      s.blocking_slot = domain_.first_blocker(oldest->clock());
+      if (const record* b = domain_.blocker(oldest->clock()); b != nullptr) {
+        s.blocking_slot = static_cast<long long>(b->index());
+        s.blocking_label = b->label();
+      }
     }
     s.object_size = object_size();
     s.bytes_reserved = carver_.bytes_reserved();
     s.chunks = carver_.chunks();
-    s.pending = frees_.unstamped_slots() + frees_.pending_slots() + frees_.filling_slots();
+    s.pending = pending_objects();
     s.pending_sets = frees_.pending_sets();
     s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
     s.released = releases_.released();
@@ -272,29 +316,74 @@ class basic_allocator {
   std::size_t collected_sets() const noexcept { return collected_.size(); }
 
  private:
+  static std::size_t set_size(std::size_t n) noexcept {
+    return n == 0 ? 1 : n > max_set_size ? max_set_size : n;
+  }
+
   [[gnu::noinline]] void retire_collected_top() noexcept { frees_.recycle(collected_.pop()); }
 
-  // allocate() off its fast paths: the last object of a collected set (the set is retired),
-  // zeroing, a new chunk. Like the other cold paths it takes no caller
-  // location: a checker's report names the bump's line here.
+  // allocate() off its fast paths: a reusable object (the last of a collected set, which is
+  // then recycled; zeroing; the spare list), or a carved one within the memory bound. Like
+  // the other cold paths it takes no caller location: a checker's report names the bump's
+  // line here.
   [[gnu::noinline]] void* allocate_slow() noexcept {
-    void* obj;
-    set* cs = collected_.top();
-    if (cs != nullptr) {
-      obj = cs->pop();
-      if constexpr (has_poison) Policy::unpoison(obj, object_size());
-      ++stats_.reused;
-      if (cs->empty()) retire_collected_top();
-      // Fresh chunk memory is zero already (Policy::map_chunk's contract).
-      if (opts_.zero_memory) std::memset(obj, 0, object_size());
-    } else {
-      obj = carver_.carve();
-    }
-    if (obj == nullptr) return nullptr;
+    void* obj = take_reusable();
+    if (obj == nullptr && (obj = carve_within_bound()) == nullptr) return nullptr;
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
     ++stats_.allocated;
     if (bump_on_alloc_) self_.bump();
     return obj;
+  }
+
+  // A reusable object: from the top collected set (recycled once emptied), else from the
+  // spare list; nullptr if there is none.
+  void* take_reusable() noexcept {
+    void* obj;
+    if (set* cs = collected_.top(); cs != nullptr) {
+      obj = cs->pop();
+      if constexpr (has_poison) Policy::unpoison(obj, object_size());
+      if (cs->empty()) retire_collected_top();
+    } else if (spare_ != nullptr) {
+      obj = spare_;
+      if constexpr (has_poison) Policy::unpoison(obj, object_size());
+      spare_ = *static_cast<void**>(obj);
+    } else {
+      return nullptr;
+    }
+    ++stats_.reused;
+    // Fresh chunk memory is zero already (Policy::map_chunk's contract).
+    if (zero_memory_) std::memset(obj, 0, object_size());
+    return obj;
+  }
+
+  // Nothing reusable: carve, unless the objects waiting for their grace period have reached
+  // the memory bound -- then wait for a collection first (memory_bound.hpp). The fast path
+  // carves within the allowance granted here, so this runs once per free set's worth of
+  // carved objects. When no chunk can be mapped, what was freed is made reusable if it can be.
+  [[gnu::noinline]] void* carve_within_bound() noexcept {
+    const std::size_t limit = pending_limit();
+    std::size_t pending = pending_objects();
+    if (pending >= limit && bound_.should_wait()) {
+      if (wait_for_collection(bump_on_alloc_, true)) {
+        if (void* obj = take_reusable(); obj != nullptr) return obj;
+      }
+      pending = pending_objects();
+    }
+    void* obj = carver_.carve(memory_bound<Policy>::allowance(pending, limit, frees_.capacity()));
+    if (obj == nullptr && bound_.should_wait() &&
+        wait_for_collection(bump_on_alloc_, false)) {
+      obj = take_reusable();  // out of memory for a chunk: reuse what a collection freed
+    }
+    return obj;
+  }
+
+  // Objects freed and not yet reusable (filling, unstamped, stamped).
+  std::size_t pending_objects() const noexcept {
+    return frees_.filling_slots() + frees_.unstamped_slots() + frees_.pending_slots();
+  }
+  std::size_t pending_limit() const noexcept {
+    const std::size_t size = object_size();
+    return bound_.limit(size == unservable_object_size ? 0 : size, frees_.capacity(), clock_);
   }
 
   // Objects in full sets waiting for a stamp, freed and released (retired) alike: the batch
@@ -316,24 +405,17 @@ class basic_allocator {
   // The cold paths take no caller location: a checker's report names the snapshot's line
   // here. Passing the caller's location down would make deallocate() build it on every call
   // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
-  [[gnu::noinline]] void stamp_or_defer(const char* api) noexcept {
+  [[gnu::noinline]] void stamp_or_defer() noexcept {
     if (frees_.has_pending() || releases_.has_pending()) {
-      if (!domain_.read_versions(clock_, source_location::current())) {
-        detail::fatal(api, "out of memory for a vector clock");
-      }
-      ++stats_.probes;
-      collect(clock_);
+      probe();
       if (frees_.has_pending() || releases_.has_pending()) {
-        ++stats_.deferred;
-        // The next try after one more free set's worth (with stamp_batch 0: the next full
-        // set), not at every small release set: probes and yields stay rare.
-        due_ = unstamped_objects() + (opts_.stamp_batch != 0 ? opts_.free_set_size : 1);
+        defer();
         // Back-pressure: a thread that holds the oldest stamped sets back (on time-shared
         // cores, one that is not running) is given the processor once the sets waiting for a
         // stamp exceed stamp_backlog batches, instead of carving ever more chunk memory.
         if constexpr (has_yield) {
-          const std::size_t batch = opts_.stamp_batch != 0 ? opts_.stamp_batch : 1;
-          if (unstamped_objects() >= opts_.stamp_backlog * batch * opts_.free_set_size) {
+          const std::size_t batch = stamp_batch_ != 0 ? stamp_batch_ : 1;
+          if (unstamped_objects() >= saturating_mul(saturating_mul(stamp_backlog_, batch), frees_.capacity())) {
             ++stats_.yields;
             Policy::yield();
           }
@@ -341,13 +423,37 @@ class basic_allocator {
         return;
       }
     }
-    if (!domain_.snapshot(clock_, source_location::current())) {
-      detail::fatal(api, "out of memory for a vector clock");
-    }
+    if (!stamp()) return defer();  // no memory for the clock: the sets wait unstamped
+    due_ = saturating_mul(stamp_batch_, frees_.capacity());
+  }
+
+  // A stamp put off: the next try after one more free set's worth (with stamp_batch 0: the
+  // next full set), not at every small release set: probes and yields stay rare.
+  void defer() noexcept {
+    ++stats_.deferred;
+    const std::size_t more = stamp_batch_ != 0 ? frees_.capacity() : 1;
+    const std::size_t waiting = unstamped_objects();
+    due_ = waiting > std::size_t(-1) - more ? std::size_t(-1) : waiting + more;
+  }
+
+  // A stamp: one heavy fence and one snapshot ([S5] inside domain::snapshot), whose clock
+  // every waiting set gets, free and release alike (I4; a stamp also takes the release set
+  // that is not full yet). False when memory for the clock ran out (nothing stamped).
+  bool stamp() noexcept {
+    if (!domain_.snapshot(clock_, source_location::current())) return false;
     ++stats_.stamps;
-    due_ = opts_.stamp_batch * opts_.free_set_size;
-    frees_.stamp(clock_, stats_.stamps + stats_.deferred, api);
-    releases_.stamp(clock_, stats_.stamps + stats_.deferred, api);
+    const std::uint64_t seq = stats_.stamps + stats_.deferred;
+    frees_.stamp(clock_, seq);  // out of memory for a set's copy: it waits for the next stamp
+    releases_.stamp(clock_, seq);
+    return true;
+  }
+
+  // A probe: the versions read with no fence (never a stamp: docs/design.md §4), and every
+  // stamped set they dominate collected. Out of memory for the clock: nothing collected.
+  void probe() noexcept {
+    if (!domain_.read_versions(clock_, source_location::current())) return;
+    ++stats_.probes;
+    collect(clock_);
   }
 
   // Collects, oldest first, every stamped set that `newest` dominates: free sets become
@@ -355,6 +461,101 @@ class basic_allocator {
   void collect(const vector_clock<Policy>& newest) noexcept {
     while (set* s = frees_.pop_collectable(newest)) make_reusable(s);
     releases_.collect(newest);
+  }
+
+  // The wait at the memory bound, and when memory runs out (docs/design.md §3): makes sure
+  // something stamped waits -- if no set of the kind awaited (free sets, or release sets when
+  // `for_releases`) is stamped, the filling free set (full or not) is sealed and everything
+  // waiting is stamped -- then probes until a collection gives what is awaited, moving the
+  // owner on first when `may_bump` (the call is a point where the owner holds no reference:
+  // options::bump_on), pausing between rounds. Gives up after options::bound_wait_ns, or at
+  // once when only the owner itself holds the sets back and may not move; `report` says
+  // whether giving up is an overrun of the bound (reported) or an out-of-memory path. False
+  // when nothing became available.
+  [[gnu::noinline]] bool wait_for_collection(bool may_bump, bool report, bool for_releases = false) noexcept {
+    auto done = [&] { return for_releases ? releases_.has_collected() : !collected_.empty() || spare_ != nullptr; };
+    if (for_releases ? !releases_.has_pending() : !frees_.has_pending()) {
+      if (frees_.filling() != nullptr && !frees_.filling()->empty()) frees_.seal_filling();
+      if (!frees_.has_unstamped() && !releases_.has_unstamped()) return false;  // nothing freed
+      if (!stamp()) return false;
+    }
+    auto w = bound_.start_wait();
+    for (;;) {
+      if (may_bump) self_.bump();
+      probe();
+      if (done()) break;
+      const set* oldest = for_releases ? releases_.sets().pending_front() : frees_.pending_front();
+      if (oldest == nullptr) break;  // not collectable: nothing stamped waits (no clock memory)
+      const bool self_blocks = !may_bump && holds_back(self_, oldest->clock());
+      if (self_blocks || bound_.expired(w)) {
+        if (report) {
+          stall_report r;
+          r.own_thread = self_blocks;
+          if (const record* b = self_blocks ? &self_ : domain_.blocker(oldest->clock()); b != nullptr) {
+            r.blocking_slot = static_cast<long long>(b->index());
+            r.blocking_label = b->label();
+          }
+          r.pending = pending_objects();
+          r.limit = pending_limit();
+          bound_.give_up(w, r);
+        }
+        break;
+      }
+      bound_.pause(w);
+    }
+    bound_.end_wait(w);
+    return done();
+  }
+
+  // Whether `r` (online in `c` and not moved since) holds back a set stamped with `c`.
+  static bool holds_back(const record& r, const vector_clock<Policy>& c) noexcept {
+    const std::size_t i = r.index();
+    return i < c.size() && !version_is_offline(c[i]) && r.own_version() <= c[i];
+  }
+
+  // No memory for a new free set: the top collected set's objects (reusable: no thread holds
+  // them, so their memory may be written) move to the spare list, threaded through their
+  // first word, and the emptied set is filled instead. With no collected set, a collection is
+  // waited for first. nullptr when even that gives none.
+  set* start_filling_without_memory() noexcept {
+    if (collected_.empty()) wait_for_collection(bump_on_free_, false);
+    if (collected_.empty()) return nullptr;
+    set* cs = collected_.pop();
+    while (!cs->empty()) {
+      void* o = cs->pop();
+      if constexpr (has_poison) Policy::unpoison(o, object_size());
+      push_spare(o);
+    }
+    frees_.recycle(cs);
+    return frees_.start_filling();  // the recycled set: no allocation
+  }
+
+  // A reusable object joins the spare list (its first word links the next one).
+  void push_spare(void* o) noexcept {
+    *static_cast<void**>(o) = spare_;
+    if constexpr (has_poison) Policy::poison(o, object_size());
+    spare_ = o;
+    carver_.stop();  // the fast path carves nothing while spare objects wait
+  }
+
+  // No memory for a release set: collected entries go back at once (their sets are
+  // recycled), after waiting for a collection if none was collected. False when still none.
+  bool make_room_for_release() noexcept {
+    releases_.give_back_collected();
+    if (releases_.ready()) return true;
+    wait_for_collection(bump_on_free_, false, true);
+    releases_.give_back_collected();
+    return releases_.ready();
+  }
+
+  // The last resort when memory for bookkeeping runs out: the object is kept out of reuse
+  // for good (never handed out again, never given back: no corruption, a leak), counted.
+  void drop(void* obj, const char* api) noexcept {
+    ++stats_.dropped;
+    if constexpr (detail::checked) {
+      std::fprintf(stderr, "ssmem: %s: out of memory for bookkeeping: object %p kept out of reuse\n", api, obj);
+    }
+    (void)obj, (void)api;
   }
 
   // A collected set: its objects are reusable. No thread may touch them until allocate()
@@ -365,6 +566,7 @@ class basic_allocator {
       for (std::size_t i = 0; i < s->count(); ++i) Policy::poison(s->at(i), object_size());
     }
     collected_.push(s);
+    bound_.collected();
   }
   static constexpr bool has_yield = requires { Policy::yield(); };
   static constexpr bool has_poison = requires(const void* p, std::size_t n) {
@@ -375,21 +577,25 @@ class basic_allocator {
   chunk_carver<Policy> carver_;  // first: destroyed last (the chunks outlive every set)
   domain_type& domain_;
   record& self_;
-  options opts_;
-  // Decoded from opts_.bump_on once: the fast path tests one flag.
-  bool bump_on_alloc_ = opts_.bump_on == ts_policy::on_alloc || opts_.bump_on == ts_policy::both;
-  bool bump_on_free_ = opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both;
+  memory_bound<Policy> bound_;
   set_pipeline<Policy> frees_;
   set_stack<Policy> collected_;  // collected free sets: reusable objects
+  void* spare_ = nullptr;        // reusable objects without a set (memory ran out), linked
   release_queue<Policy> releases_;
   vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
+  std::size_t stamp_batch_;
+  std::size_t stamp_backlog_;
   // Unstamped objects at which stamp_or_defer() runs next: a batch, or after a put-off
   // stamp one more free set's worth.
   std::size_t due_ = 0;
+  bool zero_memory_;
+  // Decoded from options::bump_on once: the fast path tests one flag.
+  bool bump_on_alloc_;
+  bool bump_on_free_;
   // The counters this part keeps (the parts keep theirs; stats() puts them together).
   struct counters {
     std::uint64_t allocated = 0, reused = 0, freed = 0, collected = 0;
-    std::uint64_t stamps = 0, probes = 0, deferred = 0, yields = 0;
+    std::uint64_t stamps = 0, probes = 0, deferred = 0, yields = 0, dropped = 0;
   } stats_;
 };
 

@@ -4,7 +4,10 @@
 /// later one twice as large up to options::chunk_size_max (options::chunk_doubling). When a
 /// chunk cannot be mapped, half as much is tried, and so on down to what one object needs.
 /// Carved memory is never given back while the allocator lives; its destruction unmaps every
-/// chunk. Owner-only data of one allocator: no atomics.
+/// chunk. The allocator's fast path carves within an *allowance* (a number of objects the
+/// allocator granted at its last check of the memory bound); past it, or at the end of the
+/// chunk, has_room() is false and the allocator's slow path decides (carve()).
+/// Owner-only data of one allocator: no atomics.
 #ifndef SSMEM_CHUNK_CARVER_HPP
 #define SSMEM_CHUNK_CARVER_HPP
 
@@ -16,8 +19,15 @@
 
 namespace ssmem {
 
-/// Object sizes are rounded so that every object in a chunk is suitably aligned.
+/// The object size of a request that can never be served (above max_object_size): an
+/// allocator of this size maps no chunk and returns nullptr.
+inline constexpr std::size_t unservable_object_size = std::size_t(-1);
+
+/// Object sizes are rounded so that every object in a chunk is suitably aligned: at least one
+/// byte, up to a multiple of `align` (0: 8 for sizes up to 8 bytes, 16 above).
+/// Sizes above max_object_size give unservable_object_size (never a wrapped, smaller size).
 constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align = 0) noexcept {
+  if (size > max_object_size) return unservable_object_size;
   if (align == 0) align = size <= 8 ? 8 : 16;
   if (size == 0) size = 1;
   return (size + align - 1) / align * align;
@@ -57,9 +67,10 @@ class chunk_carver {
   /// Chunks mapped.
   std::size_t chunks() const noexcept { return count_; }
 
-  /// Whether one more object fits in the current chunk (the allocator's fast path).
+  /// Whether one more object fits in the current chunk and the allowance (the allocator's
+  /// fast path).
   [[gnu::always_inline]] bool has_room() const noexcept {
-    return static_cast<std::size_t>(end_ - cur_) >= object_size_ && cur_ != nullptr;
+    return static_cast<std::size_t>(stop_ - cur_) >= object_size_ && cur_ != nullptr;
   }
   /// The next object of the current chunk. Precondition: has_room().
   [[gnu::always_inline]] void* take() noexcept {
@@ -68,14 +79,20 @@ class chunk_carver {
     return obj;
   }
   /// The next object, mapping a new chunk first when the current one is used up; nullptr
-  /// when even a chunk of one object cannot be mapped.
-  [[gnu::always_inline]] void* carve() noexcept {
-    if (!has_room()) {
+  /// when even a chunk of one object cannot be mapped. Grants a new allowance: has_room()
+  /// stays true for `allowance` more objects (this one included) at most.
+  [[gnu::noinline]] void* carve(std::size_t allowance) noexcept {
+    if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
       if (object_size_ == 0) object_size_ = normalize_object_size(1);
       if (!new_chunk()) return nullptr;
     }
+    const std::size_t room = static_cast<std::size_t>(end_ - cur_) / object_size_;  // >= 1
+    if (allowance == 0) allowance = 1;
+    stop_ = cur_ + (allowance < room ? allowance : room) * object_size_;
     return take();
   }
+  /// Ends the allowance: the fast path carves nothing until the next carve().
+  void stop() noexcept { stop_ = cur_; }
 
  private:
   struct alignas(64) chunk_header {
@@ -104,17 +121,18 @@ class chunk_carver {
     if constexpr (detail::checked) {
       detail::checked_registry::instance().add_chunk(c, bytes, payload_offset, object_size_);
     }
-    cur_ = static_cast<char*>(mem) + payload_offset;
+    cur_ = stop_ = static_cast<char*>(mem) + payload_offset;
     end_ = static_cast<char*>(mem) + bytes;
     bytes_reserved_ += bytes;
     ++count_;
     if (!fell_back && doubling_ && next_chunk_ < chunk_size_max_) {
-      next_chunk_ = next_chunk_ * 2 > chunk_size_max_ ? chunk_size_max_ : next_chunk_ * 2;
+      next_chunk_ = next_chunk_ > chunk_size_max_ / 2 ? chunk_size_max_ : next_chunk_ * 2;
     }
     return true;
   }
 
   char* cur_ = nullptr;
+  char* stop_ = nullptr;  // end of the allowance: cur_ <= stop_ <= end_
   char* end_ = nullptr;
   std::size_t object_size_;
   chunk_header* chunks_ = nullptr;

@@ -18,6 +18,7 @@ ALGORITHM_HEADERS = [
     "domain.hpp",
     "free_set.hpp",
     "fwd.hpp",
+    "memory_bound.hpp",
     "options.hpp",
     "policy.hpp",
     "release_queue.hpp",

@@ -113,12 +113,19 @@ class basic_domain {
   /// Diagnostics: the slot of a thread that still holds back a set stamped with `c` (online
   /// then and now, same version), or -1.
   long long first_blocker(const vector_clock<Policy>& c) const noexcept {
+    const record* r = blocker(c);
+    return r != nullptr ? static_cast<long long>(r->index()) : -1;
+  }
+
+  /// Diagnostics: the record of a thread that still holds back a set stamped with `c`, or
+  /// nullptr (see first_blocker).
+  const record* blocker(const vector_clock<Policy>& c) const noexcept {
     for (record* r = first(); r != nullptr; r = r->next_.load()) {
       std::size_t i = r->index_.load();
       if (i >= c.size() || version_is_offline(c[i])) continue;
-      if (r->load_version() <= c[i]) return static_cast<long long>(i);
+      if (r->load_version() <= c[i]) return r;
     }
-    return -1;
+    return nullptr;
   }
 
   /// Diagnostics: how many records are online, offline and free (racy but each read atomic).

@@ -11,9 +11,10 @@
 //   chunk_carver.hpp    chunk_carver<Policy>            fresh objects carved from chunks
 //   release_queue.hpp   release_queue<Policy>,          released/retired entries, given back
 //                       retire_fn                       deferred destruction's deleter
+//   memory_bound.hpp    memory_bound<Policy>            how many freed objects may wait
 //   allocator.hpp       basic_allocator<Policy>         one object size, one owner thread:
 //                                                       the parts above, and the stamping
-//   options.hpp         options, ts_policy, allocator_stats
+//   options.hpp         options, ts_policy, allocator_stats, stall_report
 //   ssmem.hpp           domain, thread_scope (re-entrant), allocator, object_pool<T>
 //                       (C++ API, native)
 //   ssmem.h             the original C API (implemented in ssmem.cc on default_domain())
@@ -38,6 +39,7 @@ template <class Policy> class free_set;
 template <class Policy> class set_pipeline;
 template <class Policy> class chunk_carver;
 template <class Policy> class release_queue;
+template <class Policy> class memory_bound;
 template <class Policy> class basic_allocator;
 struct options;
 struct allocator_stats;

@@ -10,10 +10,12 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 
 #include "ssmem/policy.hpp"
@@ -229,6 +231,27 @@ struct native_policy {
   /// Optional (see policy.hpp): gives up the processor (sched_yield), for the allocator's
   /// back-pressure when another online thread holds collection back.
   static void yield() noexcept { ::sched_yield(); }
+
+  /// Optional (see policy.hpp): CLOCK_MONOTONIC in nanoseconds, for the wait at the bound.
+  static std::uint64_t clock_ns() noexcept {
+    struct timespec t;
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+  }
+
+  /// Optional (see policy.hpp): the wait at the bound gives the processor away -- a few
+  /// yields first (the thread holding collection back is often runnable: on time-shared
+  /// cores a yield lets it run), then sleeps of 10 us doubling up to 1 ms, so that a machine
+  /// with many more threads than cores runs the threads that can move on.
+  static void backoff(unsigned round) noexcept {
+    if (round < 4) {
+      ::sched_yield();
+      return;
+    }
+    unsigned shift = round - 4 < 7 ? round - 4 : 7;
+    struct timespec t = {0, static_cast<long>(10'000u << shift)};
+    ::nanosleep(&t, nullptr);
+  }
 
   /// free(): where released objects go.
   static void return_to_system(void* p) noexcept { std::free(p); }

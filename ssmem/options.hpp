@@ -17,6 +17,29 @@ enum class ts_policy : int {
   on_free = 3,   ///< on every free or release                           [SSMEM_TS_INCR_ON_FREE]
 };
 
+/// The largest object size an allocator serves: larger sizes (up to SIZE_MAX) are refused
+/// (allocation returns nullptr / throws std::bad_alloc), never rounded into a wrapped size.
+inline constexpr std::size_t max_object_size = std::size_t(-1) / 4;
+/// The largest free_set_size and release_set_size (slots of one set must fit in memory
+/// arithmetic with room to spare): larger values are rejected by validate().
+inline constexpr std::size_t max_set_size = std::size_t{1} << 32;
+
+/// What an allocator reports when an allocation at the memory bound stops waiting and carves
+/// past it (options::on_stall; docs/design.md §3, "The memory bound").
+struct stall_report {
+  long long blocking_slot = -1;   ///< slot of a thread holding the oldest pending set back, or -1
+  long long blocking_label = -1;  ///< that thread's label (the C API's id), or -1
+  bool own_thread = false;        ///< the allocator's own thread holds it back (it cannot move on
+                                  ///< inside an allocation: options::bump_on excludes allocations)
+  std::uint64_t waited_ns = 0;    ///< how long this allocation waited
+  std::size_t pending = 0;        ///< objects freed and not yet reusable
+  std::size_t limit = 0;          ///< the bound in force, in objects
+};
+
+/// A stall hook: called on the owner thread, inside the allocation that gives up waiting.
+/// It must not call the allocator. `context` is options::stall_context.
+using stall_fn = void (*)(const stall_report& report, void* context);
+
 /// How an allocator works. Values are read once, at construction.
 struct options {
   std::size_t free_set_size = 507;                    ///< objects per free set [SSMEM_GC_FREE_SET_SIZE]; 0 means 1
@@ -43,7 +66,35 @@ struct options {
   bool zero_memory = false;
   bool huge_pages = false;                            ///< madvise(MADV_HUGEPAGE) chunks [SSMEM_TRANSPARENT_HUGE_PAGES]
   ts_policy bump_on = ts_policy::both;                ///< when the owner's version moves [SSMEM_TS_INCR_ON]
+  /// The memory bound (docs/design.md §3): bytes of freed objects not yet reusable that the
+  /// domain's online threads may hold, shared evenly: an allocator whose pending objects reach
+  /// max(pending_budget / (object size x online threads), 2 x free_set_size) waits for a
+  /// collection instead of carving new objects (online threads: in its latest clock). 0: no
+  /// bound [SSMEM_PENDING_BUDGET].
+  std::size_t pending_budget = std::size_t{8} << 20;
+  /// How long an allocation at the bound waits for a collection (nanoseconds) before it
+  /// carves past the bound, counts an overrun and calls on_stall; until the next collection
+  /// it then carves without waiting [SSMEM_BOUND_WAIT_NS].
+  std::uint64_t bound_wait_ns = 100'000'000;
+  /// Called when an allocation stops waiting at the bound (nullptr: none).
+  stall_fn on_stall = nullptr;
+  /// The context passed to on_stall.
+  void* stall_context = nullptr;
+
+  /// nullptr if every value can be served; else what is wrong (the C and C++ APIs refuse
+  /// such options with this message; basic_allocator clamps them).
+  constexpr const char* validate() const noexcept {
+    if (free_set_size > max_set_size) return "free_set_size too large (at most 2^32)";
+    if (release_set_size > max_set_size) return "release_set_size too large (at most 2^32)";
+    if (static_cast<int>(bump_on) < 0 || static_cast<int>(bump_on) > 3) return "bump_on out of range";
+    return nullptr;
+  }
 };
+
+/// a x b, or SIZE_MAX when the product does not fit (thresholds never wrap to small values).
+constexpr std::size_t saturating_mul(std::size_t a, std::size_t b) noexcept {
+  return b != 0 && a > std::size_t(-1) / b ? std::size_t(-1) : a * b;
+}
 
 /// A snapshot of one allocator's counters. Read by its owner thread only.
 struct allocator_stats {
@@ -64,11 +115,19 @@ struct allocator_stats {
   std::uint64_t probes = 0;             ///< versions read without a fence, to collect before a stamp
   std::uint64_t deferred = 0;           ///< stamps put off because a stamped set was still held back
   std::uint64_t yields = 0;             ///< processor yields for a thread holding collection back
+  std::size_t pending_limit = 0;        ///< the memory bound now, in objects (SIZE_MAX: none)
+  std::uint64_t bound_waits = 0;        ///< allocations that waited at the bound for a collection
+  std::uint64_t bound_overruns = 0;     ///< of those, waits that gave up and carved past the bound
+  std::uint64_t bound_wait_ns = 0;      ///< time spent waiting at the bound
+  std::uint64_t dropped = 0;            ///< freed objects kept out of reuse for good (no memory
+                                        ///< for bookkeeping: docs/design.md, "Bad input and faults")
   std::size_t unstamped = 0;            ///< objects in full sets waiting for the next stamp
   std::uint64_t oldest_pending_age = 0; ///< stamps taken or put off since the oldest waiting set's stamp
   /// Slot of a thread holding the oldest waiting set back (online, version unchanged since
   /// that stamp), or -1 if none is now.
   long long blocking_slot = -1;
+  /// Label (the C API's id) of the thread at blocking_slot, or -1.
+  long long blocking_label = -1;
 };
 
 /// A snapshot of a domain's records (racy across records, each read atomic).

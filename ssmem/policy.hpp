@@ -33,7 +33,14 @@
 ///                                        back-pressure; no memory effect);
 ///   optional: static void prefetch_for_return(const void* p)
 ///                                     -- a hint that p will soon go to return_to_system
-///                                        or a deleter (no memory effect).
+///                                        or a deleter (no memory effect);
+///   optional: static std::uint64_t clock_ns()
+///                                     -- a monotonic clock, for the wait at the memory bound
+///                                        (without it each round of the wait counts as one
+///                                        millisecond);
+///   optional: static void backoff(unsigned round)
+///                                     -- pauses the wait at the memory bound, longer as
+///                                        `round` grows (no memory effect; without it: yield()).
 #ifndef SSMEM_POLICY_HPP
 #define SSMEM_POLICY_HPP
 

@@ -43,10 +43,14 @@ class release_queue {
     while (!collected_.empty()) set::destroy(collected_.pop());
   }
 
+  /// Whether push() has room: a set is being filled, or one could be taken (false only when
+  /// memory for a new release set runs out and none is recycled).
+  bool ready() noexcept { return sets_.filling() != nullptr || sets_.start_filling() != nullptr; }
+
   /// Adds an entry; true when it filled its set, which now waits for a stamp.
-  bool push(void* obj, retire_fn fn, void* context, const char* api) noexcept {
+  /// Precondition: ready().
+  bool push(void* obj, retire_fn fn, void* context) noexcept {
     set* s = sets_.filling();
-    if (s == nullptr) s = sets_.start_filling(api);
     s->push(obj);
     s->push(reinterpret_cast<void*>(fn));
     s->push(context);
@@ -58,6 +62,8 @@ class release_queue {
 
   /// Entries in full sets waiting for a stamp (they count towards the stamp's batch).
   std::size_t unstamped_entries() const noexcept { return sets_.unstamped_slots() / slots_per_entry; }
+  /// Whether an entry waits for a stamp (in a full set or in the one being filled).
+  bool has_unstamped() const noexcept { return sets_.has_unstamped() || sets_.filling_slots() != 0; }
   /// Whether a stamped set waits for a newer clock.
   bool has_pending() const noexcept { return sets_.has_pending(); }
   /// Whether a collected entry waits to be given back.
@@ -76,9 +82,10 @@ class release_queue {
 
   /// A stamp: the release set that is not full yet goes with it too (released memory never
   /// waits for more releases to fill its set), then every waiting set gets the clock (I4).
-  void stamp(const vector_clock<Policy>& c, std::uint64_t seq, const char* api) noexcept {
+  /// False when memory for a clock copy ran out (set_pipeline::stamp).
+  bool stamp(const vector_clock<Policy>& c, std::uint64_t seq) noexcept {
     if (sets_.filling() != nullptr && !sets_.filling()->empty()) sets_.seal_filling();
-    sets_.stamp(c, seq, api);
+    return sets_.stamp(c, seq);
   }
 
   /// A collection with clock `newest`: what an earlier collection left goes back now; the
@@ -111,6 +118,12 @@ class release_queue {
     }
     give_back_entry(s);
     if (s->empty()) sets_.recycle(collected_.pop());
+  }
+
+  /// Every collected entry goes back now (the release sets are recycled: room for more
+  /// releases when memory for new sets runs out).
+  void give_back_collected() noexcept {
+    while (!collected_.empty()) give_back(collected_.pop());
   }
 
   /// Teardown: every entry goes back at once, collected or not (the allocator's destructor:

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ssmem/detail/report.hpp"
 #include "ssmem/free_set.hpp"
 #include "ssmem/vector_clock.hpp"
 
@@ -47,8 +46,9 @@ class set_pipeline {
 
   /// The set being filled, or nullptr (one is taken lazily, at the first push after a seal).
   [[gnu::always_inline]] set* filling() const noexcept { return filling_; }
-  /// Takes an empty set to fill (a recycled one first). Precondition: filling() is nullptr.
-  set* start_filling(const char* api) noexcept { return filling_ = take_set(api); }
+  /// Takes an empty set to fill (a recycled one first); nullptr when memory for a new one
+  /// runs out. Precondition: filling() is nullptr.
+  set* start_filling() noexcept { return filling_ = take_set(); }
   /// The filling set, full or not (not empty), waits for a stamp from now on.
   void seal_filling() noexcept {
     unstamped_.push_back(filling_);
@@ -75,14 +75,17 @@ class set_pipeline {
   const set* available_top() const noexcept { return available_.top(); }
 
   /// I4: every waiting set gets the stamp's clock `c` before it is queued for collection;
-  /// `seq` is the owner's stamp counter (for the age in statistics).
-  void stamp(const vector_clock<Policy>& c, std::uint64_t seq, const char* api) noexcept {
+  /// `seq` is the owner's stamp counter (for the age in statistics). False when memory for
+  /// a set's copy of the clock ran out: that set and the later ones wait, unstamped, for the
+  /// next stamp (never queued without the clock).
+  bool stamp(const vector_clock<Policy>& c, std::uint64_t seq) noexcept {
     while (!unstamped_.empty()) {
-      set* s = unstamped_.pop_front();
-      if (!s->clock().assign(c)) detail::fatal(api, "out of memory for a vector clock");
+      set* s = unstamped_.front();
+      if (!s->clock().assign(c)) return false;
       s->set_stamp_seq(seq);
-      pending_.push_back(s);
+      pending_.push_back(unstamped_.pop_front());
     }
+    return true;
   }
 
   /// The oldest stamped set if `newest` dominates its stamp (I3), taken out of the queue;
@@ -93,14 +96,13 @@ class set_pipeline {
     return pending_.pop_front();
   }
 
-  /// An empty set, recycled or new. Running out of memory for it aborts with a message
-  /// (going on would lose a freed object).
-  [[gnu::noinline]] set* take_set(const char* api) noexcept {
+  /// An empty set, recycled or new; nullptr when memory for a new one runs out.
+  [[gnu::noinline]] set* take_set() noexcept {
     if (!available_.empty()) return available_.pop();
-    set* s = set::create(capacity_);
-    if (s == nullptr) detail::fatal(api, "out of memory for free-set bookkeeping");
-    return s;
+    return set::create(capacity_);
   }
+  /// Whether an empty set is at hand without allocating.
+  bool has_available() const noexcept { return !available_.empty(); }
   /// Teardown: the next set still waiting -- stamped ones oldest first, then unstamped ones,
   /// then the filling one -- taken out of the pipeline; nullptr when none is left.
   set* take_for_teardown() noexcept {

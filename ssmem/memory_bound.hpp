@@ -1,0 +1,144 @@
+/// \file
+/// The memory bound: how many freed objects an allocator may hold back (freed, not yet
+/// reusable) before an allocation that would carve new memory waits for a collection instead,
+/// how long it waits, and what it reports when it gives up (docs/design.md §3, "The memory
+/// bound"). The limit is a share of options::pending_budget (bytes) per online thread of the
+/// allocator's latest clock, at least two free sets' worth:
+///
+///     limit = max(pending_budget / (object size x online threads), 2 x free_set_size)
+///
+/// A wait gives up after options::bound_wait_ns (an *overrun*: counted, reported to
+/// options::on_stall, and in the checked build a line on stderr); the allocator then carves
+/// without waiting until its next collection. This part only decides and counts; the wait
+/// itself (stamp, probes, the owner's own bump) is the allocator's. Owner-only: no atomics.
+#ifndef SSMEM_MEMORY_BOUND_HPP
+#define SSMEM_MEMORY_BOUND_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <concepts>
+#include <cstdio>
+
+#include "ssmem/detail/checked.hpp"
+#include "ssmem/options.hpp"
+#include "ssmem/vector_clock.hpp"
+
+namespace ssmem {
+
+/// The memory bound of one allocator (see the file comment). Owner-only.
+template <class Policy>
+class memory_bound {
+ public:
+  /// From the allocator's options.
+  explicit memory_bound(const options& o) noexcept
+      : budget_(o.pending_budget), wait_ns_(o.bound_wait_ns), on_stall_(o.on_stall),
+        stall_context_(o.stall_context) {}
+
+  /// The limit in objects of `object_size` bytes, given the allocator's latest clock;
+  /// SIZE_MAX when there is no bound (pending_budget 0, or no object size yet).
+  std::size_t limit(std::size_t object_size, std::size_t free_set_size,
+                    const vector_clock<Policy>& latest) const noexcept {
+    if (budget_ == 0 || object_size == 0) return std::size_t(-1);
+    std::size_t online = latest.online_entries();
+    if (online == 0) online = 1;
+    const std::size_t share = budget_ / online / object_size;
+    const std::size_t floor = saturating_mul(2, free_set_size);
+    return share > floor ? share : floor;
+  }
+
+  /// How many objects the fast path may carve before the next check: what is left below the
+  /// limit, at most one free set's worth (the grain of the check), at least one.
+  static std::size_t allowance(std::size_t pending, std::size_t limit, std::size_t free_set_size) noexcept {
+    const std::size_t left = pending < limit ? limit - pending : 1;
+    return left < free_set_size ? left : free_set_size;
+  }
+
+  /// Whether an allocation at the limit should wait: not while an overrun lasts (the thread
+  /// that holds collection back did not move within bound_wait_ns; until the next
+  /// collection, waiting again would only slow the owner down).
+  bool should_wait() const noexcept { return !overrun_; }
+  /// A collection made objects reusable: the overrun (if any) is over.
+  void collected() noexcept { overrun_ = false; }
+
+  /// The clock of a wait: its start, and how many rounds it has made.
+  struct wait_clock {
+    std::uint64_t start = 0;
+    unsigned round = 0;
+  };
+  /// Starts a wait.
+  wait_clock start_wait() noexcept {
+    ++waits_;
+    return wait_clock{now(), 0};
+  }
+  /// Time waited so far (without a clock in the policy, each round counts as a millisecond).
+  std::uint64_t waited(const wait_clock& w) const noexcept {
+    if constexpr (has_clock) {
+      return Policy::clock_ns() - w.start;
+    } else {
+      return std::uint64_t{w.round} * 1'000'000u;
+    }
+  }
+  /// Whether the wait has lasted bound_wait_ns.
+  bool expired(const wait_clock& w) const noexcept { return waited(w) >= wait_ns_; }
+  /// Pauses between two rounds of a wait (Policy::backoff, or Policy::yield, or nothing).
+  void pause(wait_clock& w) noexcept {
+    if constexpr (has_backoff) {
+      Policy::backoff(w.round);
+    } else if constexpr (has_yield) {
+      Policy::yield();
+    }
+    ++w.round;
+  }
+  /// A wait ended (collected or not): its time is counted.
+  void end_wait(const wait_clock& w) noexcept { wait_ns_total_ += waited(w); }
+
+  /// A wait gave up: the overrun starts, the hook and (checked build) stderr hear of it.
+  void give_up(const wait_clock& w, stall_report r) noexcept {
+    ++overruns_;
+    overrun_ = true;
+    r.waited_ns = waited(w);
+    if constexpr (detail::checked) {
+      std::fprintf(stderr,
+                   "ssmem: ssmem_alloc: waited %llu ms at the memory bound (%zu objects pending,"
+                   " limit %zu) for %s (slot %lld, id %lld); carving past the bound until the next"
+                   " collection\n",
+                   static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit,
+                   r.own_thread ? "this thread, which cannot move on inside an allocation (bump_on)"
+                                : "a thread that holds collection back",
+                   r.blocking_slot, r.blocking_label);
+    }
+    if (on_stall_ != nullptr) on_stall_(r, stall_context_);
+  }
+
+  /// Waits started.
+  std::uint64_t waits() const noexcept { return waits_; }
+  /// Waits that gave up.
+  std::uint64_t overruns() const noexcept { return overruns_; }
+  /// Nanoseconds spent waiting.
+  std::uint64_t wait_ns() const noexcept { return wait_ns_total_; }
+
+ private:
+  static constexpr bool has_clock = requires { { Policy::clock_ns() } -> std::same_as<std::uint64_t>; };
+  static constexpr bool has_backoff = requires(unsigned r) { Policy::backoff(r); };
+  static constexpr bool has_yield = requires { Policy::yield(); };
+  static std::uint64_t now() noexcept {
+    if constexpr (has_clock) {
+      return Policy::clock_ns();
+    } else {
+      return 0;
+    }
+  }
+
+  std::size_t budget_;
+  std::uint64_t wait_ns_;
+  stall_fn on_stall_;
+  void* stall_context_;
+  std::uint64_t waits_ = 0;
+  std::uint64_t overruns_ = 0;
+  std::uint64_t wait_ns_total_ = 0;
+  bool overrun_ = false;
+};
+
+}  // namespace ssmem
+
+#endif

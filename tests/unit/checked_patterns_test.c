@@ -261,6 +261,27 @@ static void stale_allocator_memory_used(void) {
 
 /* ---- fork(): allocators on the stacks of threads that vanish ---- */
 
+/* Under AddressSanitizer with detect_stack_use_after_return (--config=asan) locals live on a
+   fake stack of ASan's, not on the thread's stack: the address is not reused, and the case
+   below only shows that nothing aborts. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAKE_STACKS 1
+#endif
+#endif
+#ifndef FAKE_STACKS
+#define FAKE_STACKS 0
+#endif
+/* ThreadSanitizer cannot start threads in the child of a multi-threaded fork(). */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_THREADS_AFTER_FORK 1
+#endif
+#endif
+#ifndef NO_THREADS_AFTER_FORK
+#define NO_THREADS_AFTER_FORK 0
+#endif
+
 /* A thread of the parent holds a live allocator on its stack at fork(). In the child that
    thread does not exist, and glibc hands its stack to the child's next thread: the same
    function puts a fresh allocator at the same address. That is a new allocator, not one
@@ -292,8 +313,11 @@ static void allocator_on_a_stack_that_vanished_in_fork(void) {
     void* same = NULL;
     pthread_create(&t, NULL, stack_allocator, (void*)1);
     pthread_join(t, &same);
-    if (same == NULL) fprintf(stderr, "the child's thread did not get the vanished thread's stack\n");
-    _exit(same != NULL ? 0 : 3);
+    if (same == NULL && !FAKE_STACKS) {
+      fprintf(stderr, "the child's thread did not get the vanished thread's stack\n");
+      _exit(3);
+    }
+    _exit(0);
   }
   int status = 0;
   waitpid(pid, &status, 0);
@@ -409,8 +433,13 @@ int main(void) {
   accepted("init on storage left live by a thread that exited", stale_allocator_memory_reinitialised);
   detected("use of an allocator whose thread exited", stale_allocator_memory_used,
            "its thread exited");
-  accepted("a new thread's allocator on the stack of a thread that vanished in fork()",
-           allocator_on_a_stack_that_vanished_in_fork);
+  if (NO_THREADS_AFTER_FORK) {
+    printf("skip accepted: a new thread's allocator on the stack of a thread that vanished in "
+           "fork() (ThreadSanitizer starts no thread after a multi-threaded fork)\n");
+  } else {
+    accepted("a new thread's allocator on the stack of a thread that vanished in fork()",
+             allocator_on_a_stack_that_vanished_in_fork);
+  }
   detected("a copy of a live allocator used", copy_of_an_allocator_used, "not initialised");
   detected("another (live) thread's allocator used", another_threads_allocator_used,
            "allocator of thread id 41 (tid ");

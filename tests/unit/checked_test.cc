@@ -364,16 +364,22 @@ TEST_CASE("a deleter may use other pools; one that uses the pool it runs in abor
 }
 
 namespace {
-ssmem_allocator_t handler_allocator;
-void handler_allocates(int) { ssmem_free(&handler_allocator, ssmem_alloc(&handler_allocator, 16)); }
+ssmem::allocator* handler_allocator = nullptr;
+void handler_allocates(int) { handler_allocator->deallocate(handler_allocator->allocate()); }
 }  // namespace
 
 TEST_CASE("a library lock taken again by the thread that holds it (a signal handler inside ssmem) aborts, never hangs") {
-  // The registry's lock is held here as an interrupted call would hold it; the handler's call
-  // reaches for it. Without the check this child waits for ever (its alarm ends it).
+  // The registry's lock is held here as an interrupted call would hold it; the handler's
+  // allocation reaches for it (a C++ allocator: no other lock on its way, so the two locks
+  // are taken in no order the library does not take them in). Without the check this child
+  // waits for ever (its alarm ends it).
   outcome o = run_child([] {
     alarm(10);
-    ssmem_alloc_init(&handler_allocator, 1 << 20, 0);
+    static ssmem::domain d;
+    static ssmem::thread_scope t(d);
+    static ssmem::allocator a(t, 16);
+    (void)a.allocate();  // the chunk is mapped: the handler's allocation calls no malloc
+    handler_allocator = &a;
     std::signal(SIGUSR1, handler_allocates);
     ssmem::detail::checked_registry::instance().lock_for_fork();
     std::raise(SIGUSR1);

@@ -81,14 +81,16 @@ void drop_held_record(domain& d, record* r) noexcept;
 /// number (unique for the process's lifetime) and kernel id; check() aborts, naming both
 /// threads, when another thread calls. Empty and free in the plain build.
 struct checked_owner {
-  std::uint64_t serial = checked_serial();
-  int tid = checked_tid();
+  std::uint64_t serial = checked_serial();  ///< the owner's number (checked_serial())
+  int tid = checked_tid();                  ///< the owner's kernel thread id, for the message
+  /// Aborts, naming `what` of the owner and the calling thread, unless the caller owns it.
   void check(const char* api, const char* what, const record& owner_record) const noexcept {
     if (serial != checked_serial()) [[unlikely]] owner_misuse(api, what, owner_record.label(), tid);
   }
 };
 /// What the plain build has in place of checked_owner.
 struct unchecked_owner {
+  /// Nothing.
   void check(const char*, const char*, const record&) const noexcept {}
 };
 /// The owner of this build (see checked_owner).

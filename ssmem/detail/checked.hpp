@@ -60,6 +60,21 @@ struct checked_thread_state {
 inline constinit thread_local checked_thread_state checked_thread{};
 inline constinit std::uint64_t checked_last_serial = 0;
 
+/// fatal() for a call made from a signal handler: the message goes out with write(2), which
+/// is async-signal-safe (stdio is not: the interrupted code may hold stderr's lock).
+[[noreturn]] inline void fatal_in_handler(const char* api, const char* what) noexcept {
+  const char* parts[] = {"ssmem: ", api, ": ", what, "\n"};
+  for (const char* p : parts) {
+    for (std::size_t n = std::strlen(p); n > 0;) {
+      ssize_t w = ::write(2, p, n);
+      if (w <= 0) break;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  std::abort();
+}
+
 /// The calling thread's kernel id (for messages).
 inline int checked_tid() noexcept {
   checked_thread_state& t = checked_thread;
@@ -87,7 +102,7 @@ class checked_call {
   checked_call(const char* api, const void* allocator) noexcept {
     checked_thread_state& t = checked_thread;
     if (t.calls > t.deleters) {
-      fatal(api, "called while another ssmem call of this thread is in progress: from a signal "
+      fatal_in_handler(api, "called while another ssmem call of this thread is in progress: from a signal "
                  "handler that interrupted it? ssmem functions are not async-signal-safe (ssmem.h, "
                  "\"Signals\")");
     }
@@ -135,7 +150,7 @@ inline constexpr unsigned registry_lock_bit = 1, registration_lock_bit = 2;
 inline void checked_lock(pthread_mutex_t& m, unsigned bit, const char* api) noexcept {
   checked_thread_state& t = checked_thread;
   if (t.locks & bit) {
-    fatal(api, "a lock of the library taken again by the thread that holds it: from a signal "
+    fatal_in_handler(api, "a lock of the library taken again by the thread that holds it: from a signal "
                "handler that interrupted an ssmem call? ssmem functions are not async-signal-safe");
   }
   t.locks |= bit;

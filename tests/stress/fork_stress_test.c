@@ -79,7 +79,7 @@ static void* stack_allocator(void* arg) {
     int same = 0;
     for (int i = 0; i < parked_threads; ++i) same |= (void*)&a == parked_at[i];
     ssmem_term();
-    return same ? (void*)&a : NULL;
+    return same ? (void*)&parked : NULL; /* non-null: it sat on a parked one's address */
   }
   parked_at[slot] = &a;
   atomic_fetch_add(&parked, 1);

@@ -509,14 +509,18 @@ class object_pool {
     impl_.deallocate(p);
   }
 
-  /// Deferred destruction: `p` (from this pool, unlinked before this call) is destroyed once
-  /// every thread has moved on -- ~T() runs then, on this thread, from inside a later
-  /// destroy/retire of this pool (a full set's stamp or probe) or its destructor -- and its memory is reusable right
-  /// after. Readers that still hold `p` read a live object. ~T() must not throw, nor use this
-  /// pool. `p` may come from another thread's pool of T (as with destroy); this pool's
-  /// destructor runs the ~T() still waiting, so that pool's memory must still be there then
-  /// (the allocators' teardown precondition). Retiring `p` twice is a double free (the
-  /// checked build aborts). nullptr: no-op.
+  /// Deferred destruction: `p` (from this pool or another thread's pool of T, as with
+  /// destroy; unlinked before this call) is destroyed once every thread has moved on -- ~T()
+  /// runs then, on this thread, from inside a later destroy/retire of this pool (one whose full
+  /// set leads to a probe) or in this pool's destructor -- and its memory is reusable here
+  /// right after (basic_allocator::retire_own, then reuse_retired). Readers that still hold `p`
+  /// read a live object. ~T() must not throw, nor use this pool; it may use other pools and
+  /// allocators of this thread (their calls bump the thread's version as their options say).
+  /// Teardown: the pool that carved `p` must outlive this one, whose destructor runs the ~T()
+  /// still waiting, on that pool's memory; two pools that retire each other's objects cannot
+  /// both be destroyed while each holds one of the other's (docs/design.md §3, "The end of an
+  /// allocator"). Retiring `p` twice is a double free (the checked build aborts). nullptr:
+  /// no-op.
   void retire(T* p) noexcept {
     static_assert(std::is_nothrow_destructible_v<T>, "object_pool::retire: ~T() must be noexcept");
     if (p == nullptr) return;

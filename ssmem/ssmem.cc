@@ -719,6 +719,21 @@ void ssmem_thread_online() {
   if (!me.rec->is_online()) me.rec->go_online();
 }
 
+void ssmem_section_enter() {
+  if constexpr (ssmem::detail::checked) {
+    if (me.rec == nullptr) fatal("ssmem_section_enter", "thread not registered");
+  }
+  me.rec->enter_section();
+}
+
+void ssmem_section_exit() {
+  if constexpr (ssmem::detail::checked) {
+    if (me.rec == nullptr) fatal("ssmem_section_exit", "thread not registered");
+    if (me.rec->sections() == 0) fatal("ssmem_section_exit", "section exit without a matching ssmem_section_enter");
+  }
+  me.rec->exit_section();
+}
+
 void ssmem_ts_list_print() {
   ssmem::domain& d = ssmem::default_domain();
   std::printf("[ALLOC] ts list (%zu elems): ", d.slot_count());

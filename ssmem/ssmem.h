@@ -243,6 +243,18 @@ void ssmem_ts_next();
 void ssmem_thread_offline(void);
 /** Extension: back online after ssmem_thread_offline(); a no-op while online. */
 void ssmem_thread_online(void);
+/** Extension, critical sections (like ck_epoch_begin/ck_epoch_end): a thread that is offline
+    (ssmem_thread_offline) goes online at ssmem_section_enter() and offline again at the
+    matching ssmem_section_exit(), so that outside its sections it holds no references and
+    blocks no collection: a thread that sleeps between sections costs no memory. Sections
+    nest (only the outermost one changes the timestamp); in a thread that is online anyway
+    they only count. A reference loaded in a section must not be used after its end (the end
+    is a timestamp change: SSMEM_TS_INCR_ON_NONE is enough for such a thread). ssmem_alloc,
+    ssmem_free, ssmem_release and ssmem_retire may be called inside or outside sections.
+    The checked build aborts on an exit without an enter. */
+void ssmem_section_enter(void);
+/** Extension: ends the innermost section (see ssmem_section_enter). */
+void ssmem_section_exit(void);
 
 /* ---- debug/help functions ---- */
 /** Prints every record of the default domain (label, version, offline). */

@@ -338,6 +338,37 @@ class offline_guard {
   bool was_online_;
 };
 
+/// A critical section of the calling thread in a scope's domain, for the guard's lifetime
+/// (like ck_epoch_begin/ck_epoch_end, or a pin in crossbeam): a thread that is offline goes
+/// online for the section and offline again when it ends, so that outside its sections it
+/// holds no references and blocks no collection -- a thread that sleeps or blocks between
+/// sections costs the others no memory. Sections nest (only the outermost one changes the
+/// version). In a thread that is online anyway (one that does not use sections), a section
+/// only counts. Typical use: the scope goes offline once, then every operation that loads
+/// shared references runs in a section:
+///
+///   ssmem::thread_scope me;  me.offline();
+///   ssmem::object_pool<node> pool(me, {.bump_on = ssmem::ts_policy::none});
+///   { ssmem::critical_section cs(me);  /* load, read, unlink */ }
+///   pool.retire(old);        // allocating and freeing are fine outside sections
+///
+/// Leaving the outermost section is a version change like a bump (I1): no reference loaded in
+/// the section may be used after it, so bump_on = none is enough for such a thread.
+/// Cost: enter and exit are a few instructions each (a release store, and on entry the light
+/// fence: a compiler barrier where membarrier is available, docs/benchmarks.md).
+class critical_section {
+ public:
+  /// Enters a section of the thread of `s`.
+  explicit critical_section(thread_scope& s) noexcept : rec_(s.get_record()) { rec_.enter_section(); }
+  /// Leaves it.
+  ~critical_section() { rec_.exit_section(); }
+  critical_section(const critical_section&) = delete;
+  critical_section& operator=(const critical_section&) = delete;
+
+ private:
+  record& rec_;
+};
+
 /// Human-readable allocator statistics, one line.
 inline std::ostream& operator<<(std::ostream& os, const allocator_stats& s) {
   char line[640];

@@ -44,12 +44,51 @@ class alignas(64) thread_record {
   void go_offline(source_location loc = source_location::current()) noexcept {
     // relaxed: only the owner writes version_.
     version_t v = version_.load(std::memory_order_relaxed, loc);
-    // [S3] release, pairs with [S8] (acquire) in basic_domain::snapshot: the reads this thread
-    // made before going offline happen before any reuse by a collector that saw it offline.
+    // [S3] release, pairs with [S8] (acquire) in basic_domain::read_versions (every stamp and
+    // probe): the reads this thread made before going offline happen before any reuse by a
+    // collector that saw it offline.
     version_.store(v + 1, std::memory_order_release, loc);
   }
 
-  /// Any thread: the current version, read by snapshots (see [S8] in the body).
+  /// Owner only. Enters a critical section (like ck_epoch_begin, or a pin in crossbeam): a
+  /// thread that is offline goes online for the section and may load shared references until
+  /// the matching exit_section(). Sections nest; only the outermost one changes the version.
+  /// A thread that is online already (it does not use sections, or the section is inside an
+  /// online stretch) stays as it is. The steps are go_online's, with one load of the version.
+  void enter_section(source_location loc = source_location::current()) noexcept {
+    if (sections_++ != 0) return;  // nested: the outermost section decided
+    // relaxed: only the owner writes version_.
+    version_t v = version_.load(std::memory_order_relaxed, loc);
+    if (!version_is_offline(v)) return;  // online anyway: nothing to undo at the exit
+    section_online_ = true;
+    // [S1] release, pairs with [S8]: as in advance(); the version is even from here on.
+    version_.store(v + 1, std::memory_order_release, loc);
+    // [S2] light side of the asymmetric seq_cst fence, pairs with [S5]: as in advance(),
+    // either a collector's stamp sees us online, or our loads in the section see every unlink
+    // that preceded its heavy fence (breaks I1 without it: the stamp would skip us as offline
+    // while we load a pointer to an object it then reuses).
+    Policy::fence_light(loc);
+  }
+
+  /// Owner only. Leaves a critical section: at the end of the outermost one that went online,
+  /// the thread goes offline again and holds no references from then on; it blocks no
+  /// collection until its next section. The step is go_offline's.
+  void exit_section(source_location loc = source_location::current()) noexcept {
+    if (--sections_ != 0) return;  // an inner section: the thread stays online
+    if (!section_online_) return;  // it was online before the outermost section: stays so
+    section_online_ = false;
+    // relaxed: only the owner writes version_.
+    version_t v = version_.load(std::memory_order_relaxed, loc);
+    if (version_is_offline(v)) return;  // offline already: the owner called offline() inside
+    // [S3] release, pairs with [S8]: as in go_offline(), the reads made in the section happen
+    // before any reuse by a collector that sees us offline (breaks I1 without it).
+    version_.store(v + 1, std::memory_order_release, loc);
+  }
+
+  /// Owner only: how many sections the owner is in.
+  unsigned sections() const noexcept { return sections_; }
+
+  /// Any thread: the current version, read by every stamp and probe (see [S8] in the body).
   version_t load_version(source_location loc = source_location::current()) const noexcept {
     // [S8] acquire, pairs with [S1] and [S3]: a collector that reads a version also sees
     // every access the owner made before writing it, so reuse after that read happens after
@@ -89,6 +128,10 @@ class alignas(64) thread_record {
   // Set once by the domain before the record is published ([S7]), read-only afterwards.
   typename Policy::template var<std::size_t> index_{0};
   typename Policy::template var<thread_record*> next_{nullptr};
+  // Owner only (plain): the nesting depth of critical sections, and whether the outermost one
+  // took the thread online (and must take it offline again).
+  unsigned sections_ = 0;
+  bool section_online_ = false;
   // 0: free for adoption, 1: owned by a registered thread.
   typename Policy::template atomic<std::uint32_t> in_use_{1};
   // A label for humans and the C API's `id` argument (relaxed reads: diagnostics only).

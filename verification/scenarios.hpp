@@ -15,6 +15,10 @@
 //   register_race  registrations racing (two publications, two adopters of one free record,
 //                  a leave-and-rejoin against a registration) around one unlink, two stamps
 //                  and the reuse; world::check_membership afterwards (2 and 3 threads).
+//   bound_race     reads against an allocation that waits at the memory bound: its stamp of
+//                  sets that waited unstamped, its own bumps and probes, and the reuse.
+//   section_race   reads inside critical sections (nested, or two in a row) of a thread that
+//                  is offline outside them, against one unlink, two stamps and the reuse.
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.
@@ -61,6 +65,13 @@ struct scenario_config {
   unsigned free_records = 0;      ///< records registered and left again in before(): adoptable
   unsigned expected_records = 0;  ///< register_race: records in the domain at the end (0: any)
   bool membership_check = true;   ///< register_race: run world::check_membership in after()
+  // The memory bound (bound_race) and critical sections (section_race).
+  std::size_t pending_budget = std::size_t{8} << 20;  ///< options::pending_budget (1: the floor, 2 sets)
+  std::uint64_t bound_wait_ns = 1'000'000;  ///< options::bound_wait_ns (no clock: 1 ms a round)
+  bool holder = false;     ///< bound_race: the reader holds its reference across an allocation
+  bool unlink_last = false; ///< bound_race: the writer frees its private object before A
+  bool nested = false;     ///< section_race: an inner section opens and closes before the read
+  unsigned sections = 1;   ///< section_race: sections in a row, a load and read in each
 };
 
 /// Shared setup of every scenario: N threads, each with a record and an allocator.
@@ -93,6 +104,8 @@ class world {
       o.chunk_size = 4096;
       o.bump_on = cfg_.bump_on;
       o.stamp_batch = cfg_.stamp_batch;
+      o.pending_budget = cfg_.pending_budget;
+      o.bound_wait_ns = cfg_.bound_wait_ns;
       alloc_[t].emplace(*domain_, *rec_[t], sizeof(Object), o);
     }
   }
@@ -774,6 +787,164 @@ class treiber_stack {
   typename Policy::template atomic<node*> top_{nullptr};
   std::array<std::array<unsigned, 8>, N> popped_{};
   std::array<std::size_t, N> popped_count_{};
+};
+
+/// The memory bound (memory_bound.hpp, the allocator's wait_for_collection), 2 threads; the
+/// slot holds A. The writer's allocator has free sets of 1, a batch of 4 sets (so no batch is
+/// due in the run) and the smallest limit (pending_budget 1: two sets' worth); each of its
+/// allocations may wait at the bound for two rounds (no clock: a round is a millisecond).
+///   Reader (`holder` false): bump, load the slot, read its object (reader_ops times).
+///   Writer: unlinks A and frees it, frees a private object: two sets wait unstamped, the
+///     limit is reached. The next allocation waits: nothing is stamped, so it stamps both
+///     sets (heavy fence and snapshot), then, twice at most, bumps itself (bump_on both) and
+///     probes; if the reader moved on, both sets are collected and the allocation and the next
+///     one reuse them (A is written); else it gives up and carves.
+///   `holder` true (bump_on none, stamp_batch 1): the reader frees two private objects (its
+///     own entry holds them back: the limit), loads and reads A, allocates -- it may not move
+///     itself inside the allocation, so its wait gives up at once -- and reads A again; the
+///     writer unlinks A and frees it, bumps and frees private objects (probes that collect A's
+///     set if the holder moved), then allocates A if it was collected. A bump inside the
+///     holder's allocation would let A be reused while the holder still reads it.
+template <class Policy, std::size_t N>
+class bound_race {
+  static_assert(N == 2, "bound_race: one reader, one writer");
+
+ public:
+  using object = slot_object<Policy>;
+  explicit bound_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.reader == 0 || c.reader == 1, "bound_race: reader must be 0 or 1");
+    Policy::check(c.free_set_size == 1, "bound_race: free sets of 1");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    object* a = w_.make(writer());
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void thread(std::size_t t) {
+    const scenario_config& c = w_.cfg();
+    if (t == writer()) {
+      if (c.holder) {
+        reclaim(t);
+      } else {
+        write_at_bound(t);
+      }
+      return;
+    }
+    if (c.holder) {
+      hold_across_allocation(t);
+      return;
+    }
+    for (unsigned i = 0; i < c.reader_ops; ++i) {
+      w_.rec(t).bump();
+      object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+      p->read_checked();
+    }
+  }
+
+  void after() { finish_slot_scenario(w_, slot_); }
+
+ private:
+  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
+
+  void write_at_bound(std::size_t t) {
+    if (w_.cfg().unlink_last) {
+      // bump_on on_alloc: no fence of the writer's lies between the unlink and the wait's
+      // stamp, whose own heavy fence alone orders them against the reader's loads.
+      free_private_object(w_, t, 2);
+      w_.free_object(t, unlink_slot_object(w_, slot_, t));
+    } else {
+      w_.free_object(t, unlink_slot_object(w_, slot_, t));  // A's set: full, unstamped
+      free_private_object(w_, t, 2);                         // a second set: the limit
+    }
+    w_.make(t)->init(max_value);  // waits: stamps both sets, probes; reuses one if collected
+    w_.make(t)->init(max_value);  // the other one (A), if collected
+  }
+
+  // The holder (bump_on none): reaches its limit (its own entry holds its sets back: it never
+  // moves), loads and reads A, allocates (at the limit: it waits as it may, and it may not
+  // move on inside the allocation), and reads A again.
+  void hold_across_allocation(std::size_t t) {
+    free_private_object(w_, t, 5);  // stamped
+    free_private_object(w_, t, 6);  // the probe finds the first held back: the limit
+    object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+    p->read_checked();
+    w_.make(t)->init(7);  // gives up waiting at once: only its own move would help
+    p->read_checked();    // still A: the holder has not moved on since it loaded it
+  }
+
+  // The reclaimer (bump_on none, explicit bumps): unlinks A and frees it (stamp S0), moves on,
+  // frees twice (each a probe: S0 collected only if the holder moved on), then allocates
+  // twice (A, if S0 was collected).
+  void reclaim(std::size_t t) {
+    w_.free_object(t, unlink_slot_object(w_, slot_, t));
+    w_.rec(t).bump();
+    free_private_object(w_, t, 2);
+    w_.rec(t).bump();
+    free_private_object(w_, t, 3);
+    w_.make(t)->init(max_value);
+    w_.make(t)->init(max_value);
+  }
+
+  static constexpr std::uint64_t max_value = object::max_value;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
+/// Critical sections (thread_record::enter_section / exit_section), 2 threads; the slot holds
+/// A. The reader goes offline once, then reads only inside sections: `sections` times, enter,
+/// (`nested`: enter and exit an inner section), load the slot, read its object, exit. Between
+/// and after its sections it is offline: it must block no collection then, and the reads
+/// inside must hold A back. The writer runs membership_race's write (unlink A, stamp S0, bump,
+/// a probe that collects S0 if the reader was offline or has moved, stamp S1, allocate A if
+/// collected).
+template <class Policy, std::size_t N>
+class section_race {
+  static_assert(N == 2, "section_race: one reader, one writer");
+
+ public:
+  using object = slot_object<Policy>;
+  explicit section_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.reader == 0 || c.reader == 1, "section_race: reader must be 0 or 1");
+    Policy::check(c.bump_on == ts_policy::none, "section_race: the writer bumps explicitly");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    object* a = w_.make(writer());
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void thread(std::size_t t) {
+    const scenario_config& c = w_.cfg();
+    if (t == writer()) {
+      unlink_free_and_reuse(w_, slot_, t);
+      return;
+    }
+    w_.rec(t).go_offline();  // outside its sections, from now on
+    for (unsigned i = 0; i < c.sections; ++i) {
+      w_.rec(t).enter_section();
+      if (c.nested) {
+        w_.rec(t).enter_section();
+        w_.rec(t).exit_section();
+      }
+      object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+      p->read_checked();
+      w_.rec(t).exit_section();
+    }
+    Policy::check(!w_.rec(t).is_online(), "section_race: the reader is online after its sections");
+  }
+
+  void after() { finish_slot_scenario(w_, slot_); }
+
+ private:
+  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
+
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
 };
 
 }  // namespace ssmem::verification

@@ -43,6 +43,14 @@ MUTANTS = {
     23: "go_offline_relaxed",
     24: "snapshot_head_relaxed",
     25: "give_back_uncollected",
+    40: "bound_wait_takes_uncollected",
+    41: "bound_stamp_with_probe",
+    42: "bound_wait_bumps_anyway",
+    43: "section_entry_stays_offline",
+    44: "section_entry_without_fence",
+    45: "section_inner_exit_goes_offline",
+    46: "section_exit_relaxed",
+    47: "section_entry_relaxed",
 }
 
 def mutant_dir(n):

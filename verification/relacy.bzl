@@ -29,7 +29,20 @@ def _defines():
         "//conditions:default": [],
     })
 
-def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout = "eternal"):
+def _only(tests):
+    """copts that compile only `tests` into the binary (harness.hpp, SSMEM_RL_ONLY)."""
+    return ['-DSSMEM_RL_ONLY=\\"%s\\"' % ",".join(tests)]
+
+def relacy_test(
+        name,
+        src,
+        size = "medium",
+        timeout = "moderate",
+        shard_count = None,
+        deep_timeout = "eternal",
+        deep_shard_count = None):
+    """The quick searches of `src` (shard_count: split over that many test actions, which
+    Bazel runs in parallel; harness.hpp assigns the tests round-robin) and its deep twin."""
     native.cc_test(
         name = name,
         srcs = [src],
@@ -37,6 +50,7 @@ def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout =
         local_defines = _defines(),
         size = size,
         timeout = timeout,
+        shard_count = shard_count,
         deps = ["//verification:harness"],
         target_compatible_with = skip_under_sanitizer_config(),
         tags = ["relacy"],
@@ -48,17 +62,19 @@ def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout =
         args = ["--deep"],
         size = "large",
         timeout = deep_timeout,
+        shard_count = deep_shard_count,
         deps = ["//verification:harness"],
         target_compatible_with = skip_under_sanitizer_config(),
         tags = ["relacy", "manual"],
     )
 
 def mutant_test(name, src, mutant, tests, size = "small", timeout = "moderate"):
+    """Mutant `mutant` against `tests` of `src`, the only tests compiled in."""
     m = mutant_build(mutant)
     native.cc_test(
         name = name,
         srcs = [src],
-        copts = RELACY_COPTS + m.copts,
+        copts = RELACY_COPTS + m.copts + _only(tests),
         local_defines = m.defines,
         args = ["--expect-failure"] + tests,
         size = size,
@@ -73,7 +89,7 @@ def expect_failure_test(name, src, tests, size = "small", timeout = "moderate"):
     native.cc_test(
         name = name,
         srcs = [src],
-        copts = RELACY_COPTS,
+        copts = RELACY_COPTS + _only(tests),
         args = ["--expect-failure"] + tests,
         size = size,
         timeout = timeout,

@@ -64,20 +64,20 @@ constexpr v::scenario_config stack_2t{.free_set_size = 1, .bump_on = ts_policy::
                                       .check_progress = false};
 
 const std::array tests{
-    v::entry<v::swap_slots, 2, bump_then_read>("safety__swap_slots_bump_then_read_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, read_then_bump>("safety__swap_slots_read_then_bump_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, set2>("safety__swap_slots_free_set_2_2t", v::full(), v::full()),
-    v::entry<v::treiber_stack, 2, stack_2t>("safety__treiber_stack_2t", v::full(), v::full()),
-    v::entry<v::batch_race, 2, batch_of_2>("safety__batch_race_batch_of_2_2t", v::full(), v::full()),
-    v::entry<v::batch_race, 2, stamp_after_probe>("safety__batch_race_stamp_after_probe_2t", v::bounded(6), v::bounded(8)),
-    v::entry<v::membership_race, 2, free_stamp_reuse>("safety__free_stamp_reuse_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, recycled_set>("safety__swap_slots_recycled_set_2t", v::bounded(3), v::bounded(4)),
-    v::entry<v::swap_slots, 3, swap_small_3t>("safety__swap_slots_small_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::treiber_stack, 3, stack_reader_3t>("safety__treiber_stack_reader_3t", v::bounded(3), v::bounded(3)),
-    v::entry<v::swap_slots, 3, swap3>("safety__swap_slots_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::treiber_stack, 3, stack>("safety__treiber_stack_3t", v::bounded(3), v::bounded(3)),
-    v::entry<v::swap_slots, 4, swap3>("safety__swap_slots_4t", v::random(20000), v::random(1000000)),
-    v::entry<v::treiber_stack, 4, stack>("safety__treiber_stack_4t", v::random(20000), v::random(1000000)),
+    v::entry<"safety__swap_slots_bump_then_read_2t", v::swap_slots, 2, bump_then_read>(v::full(), v::full()),
+    v::entry<"safety__swap_slots_read_then_bump_2t", v::swap_slots, 2, read_then_bump>(v::full(), v::full()),
+    v::entry<"safety__swap_slots_free_set_2_2t", v::swap_slots, 2, set2>(v::full(), v::full()),
+    v::entry<"safety__treiber_stack_2t", v::treiber_stack, 2, stack_2t>(v::full(), v::full()),
+    v::entry<"safety__batch_race_batch_of_2_2t", v::batch_race, 2, batch_of_2>(v::full(), v::full()),
+    v::entry<"safety__batch_race_stamp_after_probe_2t", v::batch_race, 2, stamp_after_probe>(v::bounded(6), v::bounded(8)),
+    v::entry<"safety__free_stamp_reuse_2t", v::membership_race, 2, free_stamp_reuse>(v::full(), v::full()),
+    v::entry<"safety__swap_slots_recycled_set_2t", v::swap_slots, 2, recycled_set>(v::bounded(3), v::bounded(4)),
+    v::entry<"safety__swap_slots_small_3t", v::swap_slots, 3, swap_small_3t>(v::bounded(2), v::bounded(3)),
+    v::entry<"safety__treiber_stack_reader_3t", v::treiber_stack, 3, stack_reader_3t>(v::bounded(3), v::bounded(3)),
+    v::entry<"safety__swap_slots_3t", v::swap_slots, 3, swap3>(v::bounded(2), v::bounded(3)),
+    v::entry<"safety__treiber_stack_3t", v::treiber_stack, 3, stack>(v::bounded(3), v::bounded(3)),
+    v::entry<"safety__swap_slots_4t", v::swap_slots, 4, swap3>(v::random(20000), v::random(1000000)),
+    v::entry<"safety__treiber_stack_4t", v::treiber_stack, 4, stack>(v::random(20000), v::random(1000000)),
 };
 
 }  // namespace

@@ -15,14 +15,14 @@ template <ts_policy P>
 constexpr v::scenario_config symmetric{.free_set_size = 1, .bump_on = P, .ops = 3};
 
 const std::array tests{
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::on_free>>("ts_policy__swap_slots_on_free_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::on_alloc>>("ts_policy__swap_slots_on_alloc_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::both>>("ts_policy__swap_slots_both_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::none>>("ts_policy__swap_slots_none_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::on_free>>("ts_policy__swap_slots_on_free_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::on_alloc>>("ts_policy__swap_slots_on_alloc_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::both>>("ts_policy__swap_slots_both_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::none>>("ts_policy__swap_slots_none_4t", v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_on_free_2t", v::swap_slots, 2, writer_reader<ts_policy::on_free>>(v::full(), v::full()),
+    v::entry<"ts_policy__swap_slots_on_alloc_2t", v::swap_slots, 2, writer_reader<ts_policy::on_alloc>>(v::full(), v::full()),
+    v::entry<"ts_policy__swap_slots_both_2t", v::swap_slots, 2, writer_reader<ts_policy::both>>(v::full(), v::full()),
+    v::entry<"ts_policy__swap_slots_none_2t", v::swap_slots, 2, writer_reader<ts_policy::none>>(v::full(), v::full()),
+    v::entry<"ts_policy__swap_slots_on_free_4t", v::swap_slots, 4, symmetric<ts_policy::on_free>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_on_alloc_4t", v::swap_slots, 4, symmetric<ts_policy::on_alloc>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_both_4t", v::swap_slots, 4, symmetric<ts_policy::both>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_none_4t", v::swap_slots, 4, symmetric<ts_policy::none>>(v::random(10000), v::random(1000000)),
 };
 
 }  // namespace

@@ -87,15 +87,15 @@ constexpr v::scenario_config rejoin_vs_register_3t{
 // registration: not in 240 s), so they run context-bounded (bound 6 in the deep run); the
 // *_race_2t tests search the same properties exhaustively.
 const std::array tests{
-    v::entry<"membership__late_registrant_2t", v::swap_slots, 2, late_registrant>(v::bounded(4), v::bounded(6)),
-    v::entry<"membership__leave_during_collection_2t", v::swap_slots, 2, leaver>(v::bounded(5), v::bounded(6)),
-    v::entry<"membership__offline_then_online_2t", v::swap_slots, 2, offline_online>(v::bounded(5), v::bounded(6)),
-    v::entry<"membership__late_registrant_race_2t", v::membership_race, 2, late_registrant_race>(v::bounded(8), v::full()),
-    v::entry<"membership__late_registrant_leaves_race_2t", v::membership_race, 2, late_registrant_leaves_race>(v::bounded(6), v::full()),
+    v::entry<"membership__late_registrant_2t", v::swap_slots, 2, late_registrant>(v::bounded(3), v::bounded(6)),
+    v::entry<"membership__leave_during_collection_2t", v::swap_slots, 2, leaver>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__offline_then_online_2t", v::swap_slots, 2, offline_online>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__late_registrant_race_2t", v::membership_race, 2, late_registrant_race>(v::bounded(6), v::full()),
+    v::entry<"membership__late_registrant_leaves_race_2t", v::membership_race, 2, late_registrant_leaves_race>(v::bounded(5), v::full()),
     v::entry<"membership__leave_during_collection_race_2t", v::membership_race, 2, leaver_race>(v::full(), v::full()),
     v::entry<"membership__offline_then_online_race_2t", v::membership_race, 2, offline_online_race>(v::full(), v::full()),
-    v::entry<"membership__leave_and_rejoin_2t", v::swap_slots, 2, rejoin>(v::full(), v::full()),
-    v::entry<"membership__churn_3t", v::swap_slots, 3, churn>(v::bounded(2), v::bounded(3)),
+    v::entry<"membership__leave_and_rejoin_2t", v::swap_slots, 2, rejoin>(v::bounded(5), v::full()),
+    v::entry<"membership__churn_3t", v::swap_slots, 3, churn>(v::bounded(1), v::bounded(3)),
     v::entry<"membership__concurrent_register_2t", v::register_race, 2, concurrent_register_2t>(v::bounded(4), v::bounded(6)),
     v::entry<"membership__adopt_same_record_2t", v::register_race, 2, adopt_same_record_2t>(v::bounded(4), v::bounded(6)),
     v::entry<"membership__rejoin_vs_register_2t", v::register_race, 2, rejoin_vs_register_2t>(v::bounded(4), v::bounded(6)),

@@ -55,16 +55,16 @@ constexpr v::scenario_config retire_mixed_sym{
     .retire_system = true, .retire_own = true};
 
 const std::array tests{
-    v::entry<"release__release_only_2t", v::swap_slots, 2, release_only_2t>(v::full(), v::full()),
-    v::entry<"release__mixed_free_release_2t", v::swap_slots, 2, mixed_2t>(v::full(), v::full()),
+    v::entry<"release__release_only_2t", v::swap_slots, 2, release_only_2t>(v::bounded(6), v::full()),
+    v::entry<"release__mixed_free_release_2t", v::swap_slots, 2, mixed_2t>(v::bounded(5), v::full()),
     v::entry<"release__partial_release_set_2t", v::swap_slots, 2, mixed_partial_2t>(v::bounded(4), v::bounded(6)),
     v::entry<"release__mixed_read_then_bump_2t", v::swap_slots, 2, mixed_read_then_bump_2t>(v::bounded(3), v::full()),
-    v::entry<"release__mixed_free_release_3t", v::swap_slots, 3, mixed_sym>(v::bounded(2), v::bounded(3)),
+    v::entry<"release__mixed_free_release_3t", v::swap_slots, 3, mixed_sym>(v::bounded(1), v::bounded(3)),
     v::entry<"release__mixed_free_release_4t", v::swap_slots, 4, mixed_sym>(v::random(20000), v::random(1000000)),
-    v::entry<"release__retire_only_2t", v::swap_slots, 2, retire_only_2t>(v::full(), v::full()),
-    v::entry<"release__retire_mixed_2t", v::swap_slots, 2, retire_mixed_2t>(v::full(), v::full()),
+    v::entry<"release__retire_only_2t", v::swap_slots, 2, retire_only_2t>(v::bounded(6), v::full()),
+    v::entry<"release__retire_mixed_2t", v::swap_slots, 2, retire_mixed_2t>(v::bounded(5), v::full()),
     v::entry<"release__retire_mixed_read_then_bump_2t", v::swap_slots, 2, retire_mixed_read_then_bump_2t>(v::bounded(3), v::full()),
-    v::entry<"release__retire_mixed_3t", v::swap_slots, 3, retire_mixed_sym>(v::bounded(2), v::bounded(3)),
+    v::entry<"release__retire_mixed_3t", v::swap_slots, 3, retire_mixed_sym>(v::bounded(1), v::bounded(3)),
 };
 
 }  // namespace

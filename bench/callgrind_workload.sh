@@ -13,7 +13,7 @@ export GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 BENCH_STATIC_TLS_SET=
 tmp=$(mktemp -d)
 run() {  # PEER SECONDS -> "instructions operations"
   valgrind --tool=callgrind --callgrind-out-file="$tmp/cg" "$bin" --duration="$2" --reps=1 --no-warmup \
-    --threads=1 --workloads="$w" --sizes=8 --peers="$1" --out="$tmp/o" >/dev/null 2>&1
+    --threads=1 --oversubscribe=none --workloads="$w" --sizes=8 --peers="$1" --out="$tmp/o" >/dev/null 2>&1
   echo "$(awk '/^summary:|^totals:/ { print $2; exit }' "$tmp/cg") $(awk -F, 'NR == 2 { print $6 }' "$tmp/o/runs.csv")"
 }
 for p in "$@"; do

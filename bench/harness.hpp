@@ -1,8 +1,10 @@
 // The measurement harness of //bench:throughput: run parameters and results, the peer
 // registry, and measure(), which starts N worker threads together, lets them run for a fixed
 // wall-clock time, samples the objects that are freed but not yet reusable while they run, and
-// reports operations per second with the run's peak RSS. Workloads (workloads.hpp) supply the
-// per-thread body; peers (peers/*.hpp) supply the allocator or reclamation scheme.
+// reports operations per second with the run's peak RSS, the peers' bound on pending objects
+// and their own counters. Workloads (workloads.hpp) supply the per-thread body; peers
+// (peers/*.hpp) supply the allocator or reclamation scheme. stall_clock is the schedule of the
+// stall scenario (W5): the last worker sleeps periodically while registered.
 #ifndef SSMEM_BENCH_HARNESS_HPP
 #define SSMEM_BENCH_HARNESS_HPP
 
@@ -12,8 +14,11 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -26,7 +31,16 @@ struct run_params {
   unsigned update_percent = 10;   ///< W3: share of inserts + removes
   std::uint64_t seed = 1;
   bool corrupt = false;           ///< W2: damage one slot before the final check (test hook)
+  /// W5 stall (W1 and W2 only): when stall_sleep > 0, the last of the `threads` workers sleeps
+  /// stall_sleep in every stall_period while registered, in the peer's sense (stall_clock).
+  std::chrono::microseconds stall_sleep{0};
+  std::chrono::microseconds stall_period{0};
+  bool stalls() const { return stall_sleep.count() > 0; }
 };
+
+/// Named counters of a run (a peer's statistics, the stall scenario's sleeps), summed over
+/// the workers; names are words without spaces, commas or '='.
+using counters = std::vector<std::pair<std::string, long long>>;
 
 /// What one measured run found.
 struct run_result {
@@ -36,6 +50,10 @@ struct run_result {
   long long pending_hwm = -1;   ///< objects freed but not yet reusable, high-water mark; -1: n/a
   long rss_start_kb = 0;        ///< resident set when the run started
   long rss_peak_kb = 0;         ///< peak resident set during the run (VmHWM after a reset)
+  /// The bound on pending objects that the peer promises for the run (the sum of its workers'
+  /// bounds), to compare with pending_hwm; -1: the peer states none.
+  long long pending_bound = -1;
+  counters extra;               ///< the peer's counters and the stall scenario's, summed over workers
   bool ok = true;
   std::string error;            ///< why !ok
 };
@@ -133,11 +151,78 @@ class run_control {
   /// Workers that publish pending counts set this; otherwise the HWM is n/a.
   std::atomic<bool> tracks_pending{false};
 
+  /// Worker, at the end of its run: adds its counters to the run's (summed by name).
+  void add_counters(const counters& c) {
+    std::lock_guard<std::mutex> g(extra_mutex_);
+    for (const auto& [name, v] : c) extra_[name] += v;
+  }
+  /// Worker: adds its share of the bound on pending objects (a negative share: none).
+  void add_pending_bound(long long b) {
+    if (b < 0) return;
+    bound_.fetch_add(b, std::memory_order_relaxed);
+    has_bound_.store(true, std::memory_order_relaxed);
+  }
+  /// After the workers joined: the summed counters, in name order.
+  counters extra() const {
+    std::lock_guard<std::mutex> g(extra_mutex_);
+    return counters(extra_.begin(), extra_.end());
+  }
+  long long pending_bound() const { return has_bound_.load() ? bound_.load() : -1; }
+
  private:
   std::atomic<unsigned> ready_{0};
   std::atomic<bool> go_{false};
   std::atomic<bool> stop_{false};
   std::vector<worker_slot> slots_;
+  mutable std::mutex extra_mutex_;
+  std::map<std::string, long long> extra_;
+  std::atomic<long long> bound_{0};
+  std::atomic<bool> has_bound_{false};
+};
+
+/// The stall scenario's schedule for one worker (run_params::stall_sleep): inactive for every
+/// worker but the last. The staller asks due() once per batch; when it is, the workload calls
+/// take() with the peer's stall (a sleep while registered, in the peer's sense). The first
+/// stall comes stall_period - stall_sleep after start(), the next that long after the previous
+/// one ended: "10 ms in every 50 ms" is 40 ms of work, 10 ms of sleep, and again.
+class stall_clock {
+ public:
+  using clock = std::chrono::steady_clock;
+  stall_clock(const run_params& p, unsigned index)
+      : active_(p.stalls() && index + 1 == p.threads), sleep_(p.stall_sleep),
+        work_(p.stall_period > p.stall_sleep ? p.stall_period - p.stall_sleep : std::chrono::microseconds(0)) {}
+  /// After wait_for_start(): the schedule starts now.
+  void start() {
+    if (active_) next_ = clock::now() + work_;
+  }
+  /// Whether this worker stalls now (false, without reading the clock, for all but the staller).
+  bool due() const { return active_ && clock::now() >= next_; }
+  /// Stalls taken so far.
+  long long count() const { return stalls_; }
+  /// Runs stall(sleep), counts it and schedules the next.
+  template <class F>
+  void take(F&& stall) {
+    const auto began = clock::now();
+    stall(sleep_);
+    const auto now = clock::now();
+    ++stalls_;
+    slept_ += now - began;
+    next_ = now + work_;
+  }
+  /// The staller's counters: stalls taken and milliseconds slept (the sleeps overrun on a busy
+  /// machine); nothing for the other workers.
+  void report(run_control& ctl) const {
+    if (!active_) return;
+    ctl.add_counters({{"stalls", stalls_},
+                      {"stalled_ms", std::chrono::duration_cast<std::chrono::milliseconds>(slept_).count()}});
+  }
+
+ private:
+  bool active_;
+  std::chrono::microseconds sleep_, work_;
+  clock::time_point next_{};
+  long long stalls_ = 0;
+  clock::duration slept_{0};
 };
 
 /// Retired objects reclaimed by threads that are not workers (e.g. liburcu's call_rcu
@@ -186,6 +271,8 @@ run_result measure(const run_params& p, Body body) {
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
   for (auto& s : ctl.slots()) r.ops += s.ops.load(std::memory_order_relaxed);
   r.pending_hwm = ctl.tracks_pending.load() ? hwm : -1;
+  r.pending_bound = ctl.pending_bound();
+  r.extra = ctl.extra();
   long rss_end = 0;
   read_rss(rss_end, r.rss_peak_kb);
   if (!peak_reset) r.rss_peak_kb = -1;

@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     bench_ssmem_c_term();
     return 0;
   }
-  if (peer == "ssmem-bump-none") return run<bench::peers::ssmem_allocator<ssmem::ts_policy::none>>(n, size);
+  if (peer == "ssmem-bump-none") return run<bench::peers::ssmem_allocator<bench::peers::ssmem_bump_none>>(n, size);
   if (peer == "freelist") return run<freelist_allocator>(n, size);
   if (peer == "glibc") return run<glibc_allocator>(n, size);
   if (peer == "jemalloc") return run<jemalloc_allocator>(n, size);

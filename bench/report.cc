@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -52,6 +53,27 @@ long cell::rss_growth_kb() const {
   }
   return m;
 }
+long long cell::pending_bound() const {
+  long long m = -1;
+  for (const auto& r : runs) {
+    if (r.pending_bound >= 0 && (m < 0 || r.pending_bound < m)) m = r.pending_bound;
+  }
+  return m;
+}
+counters cell::extra() const {
+  counters c;  // in first-seen order
+  for (const auto& r : runs) {
+    for (const auto& e : r.extra) {
+      auto it = std::find_if(c.begin(), c.end(), [&](const auto& x) { return x.first == e.first; });
+      if (it == c.end()) {
+        c.push_back(e);
+      } else {
+        it->second = std::max(it->second, e.second);
+      }
+    }
+  }
+  return c;
+}
 
 namespace {
 std::string fmt(const char* f, double v) {
@@ -60,6 +82,12 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 std::string pending_str(long long p) { return p < 0 ? "n/a" : std::to_string(p); }
+// "name=value name=value": the CSV's `counters` field (no commas, no quotes needed).
+std::string counters_str(const counters& c) {
+  std::string s;
+  for (const auto& [name, v] : c) s += (s.empty() ? "" : " ") + name + "=" + std::to_string(v);
+  return s;
+}
 }  // namespace
 
 void print_table(const report& r, std::FILE* out) {
@@ -67,8 +95,13 @@ void print_table(const report& r, std::FILE* out) {
   for (std::size_t w = 0; w < r.workload_order.size(); ++w) {
     const std::string& name = r.workload_order[w];
     std::fprintf(out, "\n%s\n", r.workload_titles[w].c_str());
-    std::fprintf(out, "%7s  %-16s %10s  %-19s %12s %14s %12s\n", "threads", "peer", "Mops/s", "[min - max]",
-                 "ssmem/peer", "pending HWM", "RSS +MiB");
+    // A bound column where a peer states one; its counters (largest over the rounds) last.
+    bool bounds = false;
+    for (const auto& c : r.cells) bounds = bounds || (c.workload == name && c.pending_bound() >= 0);
+    std::fprintf(out, "%7s  %-16s %10s  %-19s %12s %14s", "threads", "peer", "Mops/s", "[min - max]", "ssmem/peer",
+                 "pending HWM");
+    if (bounds) std::fprintf(out, " %12s", "bound");
+    std::fprintf(out, " %12s  %s\n", "RSS +MiB", "counters");
     unsigned last_threads = 0;
     for (const auto& c : r.cells) {
       if (c.workload != name) continue;
@@ -77,9 +110,11 @@ void print_table(const report& r, std::FILE* out) {
       double ratio = c.median_ratio();
       long g = c.rss_growth_kb();
       std::string range = "[" + fmt("%.1f", c.min_mops()) + " - " + fmt("%.1f", c.max_mops()) + "]";
-      std::fprintf(out, "%7u  %-16s %10.2f  %-19s %12s %14s %12s\n", c.threads, c.peer.c_str(), c.median_mops(),
+      std::fprintf(out, "%7u  %-16s %10.2f  %-19s %12s %14s", c.threads, c.peer.c_str(), c.median_mops(),
                    range.c_str(), std::isnan(ratio) ? "" : fmt("%.2fx", ratio).c_str(),
-                   pending_str(c.max_pending()).c_str(), g < 0 ? "n/a" : fmt("%.1f", g / 1024.0).c_str());
+                   pending_str(c.max_pending()).c_str());
+      if (bounds) std::fprintf(out, " %12s", pending_str(c.pending_bound()).c_str());
+      std::fprintf(out, " %12s  %s\n", g < 0 ? "n/a" : fmt("%.1f", g / 1024.0).c_str(), counters_str(c.extra()).c_str());
     }
   }
   std::fflush(out);
@@ -93,13 +128,13 @@ bool write_csv(const report& r, const std::string& path, std::string& error) {
   }
   std::fprintf(f,
                "workload,threads,peer,rounds,mops_median,mops_min,mops_max,ssmem_ratio_median,"
-               "pending_hwm,peak_rss_kb,rss_growth_kb\n");
+               "pending_hwm,peak_rss_kb,rss_growth_kb,pending_bound,counters\n");
   for (const auto& c : r.cells) {
     double ratio = c.median_ratio();
-    std::fprintf(f, "%s,%u,%s,%zu,%.3f,%.3f,%.3f,%s,%lld,%ld,%ld\n", c.workload.c_str(), c.threads, c.peer.c_str(),
-                 c.runs.size(), c.median_mops(), c.min_mops(), c.max_mops(),
+    std::fprintf(f, "%s,%u,%s,%zu,%.3f,%.3f,%.3f,%s,%lld,%ld,%ld,%lld,%s\n", c.workload.c_str(), c.threads,
+                 c.peer.c_str(), c.runs.size(), c.median_mops(), c.min_mops(), c.max_mops(),
                  std::isnan(ratio) ? "" : fmt("%.3f", ratio).c_str(), c.max_pending(), c.max_rss_kb(),
-                 c.rss_growth_kb());
+                 c.rss_growth_kb(), c.pending_bound(), counters_str(c.extra()).c_str());
   }
   return std::fclose(f) == 0 || (error = "cannot write " + path, false);
 }
@@ -110,13 +145,13 @@ bool write_runs_csv(const report& r, const std::string& path, std::string& error
     error = "cannot write " + path;
     return false;
   }
-  std::fprintf(f, "workload,threads,peer,round,mops,ops,seconds,pending_hwm,rss_start_kb,peak_rss_kb\n");
+  std::fprintf(f, "workload,threads,peer,round,mops,ops,seconds,pending_hwm,rss_start_kb,peak_rss_kb,pending_bound,counters\n");
   for (const auto& c : r.cells) {
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
       const run_result& x = c.runs[i];
-      std::fprintf(f, "%s,%u,%s,%zu,%.3f,%llu,%.4f,%lld,%ld,%ld\n", c.workload.c_str(), c.threads, c.peer.c_str(),
-                   i + 1, x.mops(), static_cast<unsigned long long>(x.ops), x.seconds, x.pending_hwm, x.rss_start_kb,
-                   x.rss_peak_kb);
+      std::fprintf(f, "%s,%u,%s,%zu,%.3f,%llu,%.4f,%lld,%ld,%ld,%lld,%s\n", c.workload.c_str(), c.threads,
+                   c.peer.c_str(), i + 1, x.mops(), static_cast<unsigned long long>(x.ops), x.seconds, x.pending_hwm,
+                   x.rss_start_kb, x.rss_peak_kb, x.pending_bound, counters_str(x.extra).c_str());
     }
   }
   return std::fclose(f) == 0 || (error = "cannot write " + path, false);
@@ -160,7 +195,8 @@ plot_data plot_of(const report& r) {
   d.workload_titles = r.workload_titles;
   for (const auto& c : r.cells) {
     if (c.runs.empty()) continue;
-    d.points.push_back({c.workload, c.peer, c.threads, c.median_mops(), c.min_mops(), c.max_mops()});
+    const long g = c.rss_growth_kb();
+    d.points.push_back({c.workload, c.peer, c.threads, c.median_mops(), c.min_mops(), c.max_mops(), g < 0 ? -1.0 : g / 1024.0});
   }
   return d;
 }
@@ -171,21 +207,13 @@ bool read_plot_csv(const std::string& path, plot_data& out, std::string& error) 
     error = "cannot read " + path;
     return false;
   }
-  char line[1024];
+  char line[4096];
   bool header = true;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (header) {
-      header = false;
-      if (std::strncmp(line, "workload,threads,peer,rounds,mops_median,mops_min,mops_max,", 59) != 0) {
-        std::fclose(f);
-        error = path + " is not a throughput.csv (unexpected header)";
-        return false;
-      }
-      continue;
-    }
+  std::size_t growth_col = 0;  // rss_growth_kb's column (0: none, in a CSV of an older version)
+  auto fields = [](const char* l) {
     std::vector<std::string> v;
     std::string cur;
-    for (const char* p = line; *p != '\0' && *p != '\n'; ++p) {
+    for (const char* p = l; *p != '\0' && *p != '\n'; ++p) {
       if (*p == ',') {
         v.push_back(cur);
         cur.clear();
@@ -194,9 +222,29 @@ bool read_plot_csv(const std::string& path, plot_data& out, std::string& error) 
       }
     }
     v.push_back(cur);
+    return v;
+  };
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (header) {
+      header = false;
+      if (std::strncmp(line, "workload,threads,peer,rounds,mops_median,mops_min,mops_max,", 59) != 0) {
+        std::fclose(f);
+        error = path + " is not a throughput.csv (unexpected header)";
+        return false;
+      }
+      const auto names = fields(line);
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        if (names[k] == "rss_growth_kb") growth_col = k;
+      }
+      continue;
+    }
+    const auto v = fields(line);
     if (v.size() < 7) continue;
+    const double growth = growth_col != 0 && growth_col < v.size() && !v[growth_col].empty()
+                              ? std::atof(v[growth_col].c_str())
+                              : -1;
     plot_point pt{v[0], v[2], static_cast<unsigned>(std::atoi(v[1].c_str())), std::atof(v[4].c_str()),
-                  std::atof(v[5].c_str()), std::atof(v[6].c_str())};
+                  std::atof(v[5].c_str()), std::atof(v[6].c_str()), growth < 0 ? -1.0 : growth / 1024.0};
     if (std::find(out.workload_order.begin(), out.workload_order.end(), pt.workload) == out.workload_order.end()) {
       out.workload_order.push_back(pt.workload);
       out.workload_titles.push_back(pt.workload);
@@ -216,11 +264,10 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
   for (const auto& p : d.points) {
     if (!colour.count(p.peer)) colour[p.peer] = palette[colour.size() % (sizeof palette / sizeof *palette)];
   }
-  const int panel_w = 440, panel_h = 300, cols = 2;
+  const int panel_w = 440, panel_h = 300;
   const int ml = 60, mr = 130, mt = 36, mb = 44;  // margins inside a panel
   const int n = static_cast<int>(d.workload_order.size());
-  const int rows = (n + cols - 1) / cols;
-  const int width = cols * panel_w, height = rows * panel_h + 30;
+  const int width = 2 * panel_w, height = n * panel_h + 30;
   std::string s;
   s += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   s += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) + "\" height=\"" +
@@ -228,22 +275,24 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
        "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   s += "<text x=\"10\" y=\"18\" font-size=\"13\" font-weight=\"bold\">ssmem //bench:throughput: "
-       "median Mops/s against threads (bars: min-max over rounds)</text>\n";
-  for (int w = 0; w < n; ++w) {
-    const std::string& name = d.workload_order[w];
-    const int ox = (w % cols) * panel_w, oy = 30 + (w / cols) * panel_h;
-    std::vector<const plot_point*> ps;
+       "median Mops/s (bars: min-max over rounds) and peak-RSS growth against threads</text>\n";
+
+  // One panel: the points `ps` of one workload, y = value(p) with bars [lo(p), hi(p)].
+  struct series {
+    double median, lo, hi;
+  };
+  auto panel = [&](int ox, int oy, const std::string& title, const std::vector<const plot_point*>& ps,
+                   const std::function<series(const plot_point&)>& value, bool allow_log, const std::string& ylabel) {
     std::set<unsigned> thread_set;
     double ymax = 0, ymin = 0;
-    for (const auto& p : d.points) {
-      if (p.workload != name) continue;
-      ps.push_back(&p);
-      thread_set.insert(p.threads);
-      ymax = std::max(ymax, p.max);
-      if (p.min > 0 && (ymin == 0 || p.min < ymin)) ymin = p.min;
+    for (const plot_point* p : ps) {
+      const series v = value(*p);
+      thread_set.insert(p->threads);
+      ymax = std::max(ymax, v.hi);
+      if (v.lo > 0 && (ymin == 0 || v.lo < ymin)) ymin = v.lo;
     }
     std::vector<unsigned> xs(thread_set.begin(), thread_set.end());
-    const bool log_axis = ymin > 0 && ymax / ymin > 5;
+    const bool log_axis = allow_log && ymin > 0 && ymax / ymin > 5;
     double lo = 0, hi = nice_ceiling(ymax);
     if (log_axis) {
       lo = std::pow(10.0, std::floor(std::log10(ymin)));
@@ -262,7 +311,6 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
       }
       return y0 + ph - ph * v / hi;
     };
-    const std::string title = (w < static_cast<int>(d.workload_titles.size()) ? d.workload_titles[w] : name);
     s += "<g>\n<text x=\"" + std::to_string(ox + 10) + "\" y=\"" + std::to_string(oy + 22) +
          "\" font-size=\"11\" font-weight=\"bold\">" + esc(title.size() > 70 ? title.substr(0, 67) + "..." : title) +
          "</text>\n";
@@ -291,7 +339,7 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
     s += "<text x=\"" + std::to_string(x0 + pw / 2) + "\" y=\"" + std::to_string(y0 + ph + 30) +
          "\" text-anchor=\"middle\">threads</text>\n";
     s += "<text transform=\"translate(" + std::to_string(ox + 14) + "," + std::to_string(y0 + ph / 2) +
-         ") rotate(-90)\" text-anchor=\"middle\">" + (log_axis ? "Mops/s (log scale)" : "Mops/s") + "</text>\n";
+         ") rotate(-90)\" text-anchor=\"middle\">" + esc(ylabel + (log_axis ? " (log scale)" : "")) + "</text>\n";
     std::vector<std::string> peers;
     for (const plot_point* p : ps) {
       if (std::find(peers.begin(), peers.end(), p->peer) == peers.end()) peers.push_back(p->peer);
@@ -302,11 +350,14 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
       std::string pts;
       for (const plot_point* p : ps) {
         if (p->peer != peer) continue;
-        pts += fmt("%.1f", X(p->threads)) + "," + fmt("%.1f", Y(p->median)) + " ";
-        s += "<line x1=\"" + fmt("%.1f", X(p->threads)) + "\" x2=\"" + fmt("%.1f", X(p->threads)) + "\" y1=\"" +
-             fmt("%.1f", Y(p->min)) + "\" y2=\"" + fmt("%.1f", Y(p->max)) + "\" stroke=\"" + col +
-             "\" stroke-opacity=\"0.5\"/>\n";
-        s += "<circle cx=\"" + fmt("%.1f", X(p->threads)) + "\" cy=\"" + fmt("%.1f", Y(p->median)) +
+        const series v = value(*p);
+        pts += fmt("%.1f", X(p->threads)) + "," + fmt("%.1f", Y(v.median)) + " ";
+        if (v.hi > v.lo) {
+          s += "<line x1=\"" + fmt("%.1f", X(p->threads)) + "\" x2=\"" + fmt("%.1f", X(p->threads)) + "\" y1=\"" +
+               fmt("%.1f", Y(v.lo)) + "\" y2=\"" + fmt("%.1f", Y(v.hi)) + "\" stroke=\"" + col +
+               "\" stroke-opacity=\"0.5\"/>\n";
+        }
+        s += "<circle cx=\"" + fmt("%.1f", X(p->threads)) + "\" cy=\"" + fmt("%.1f", Y(v.median)) +
              "\" r=\"2.5\" fill=\"" + col + "\"/>\n";
       }
       s += "<polyline fill=\"none\" stroke=\"" + col + "\" stroke-width=\"" + (peer == "ssmem" ? "2.5" : "1.5") +
@@ -319,6 +370,22 @@ bool write_svg(const plot_data& d, const std::string& path, std::string& error) 
       legend_y += 15;
     }
     s += "</g>\n";
+  };
+
+  for (int w = 0; w < n; ++w) {
+    const std::string& name = d.workload_order[w];
+    const std::string title = w < static_cast<int>(d.workload_titles.size()) ? d.workload_titles[w] : name;
+    const int oy = 30 + w * panel_h;
+    std::vector<const plot_point*> all, with_memory;
+    for (const auto& p : d.points) {
+      if (p.workload != name) continue;
+      all.push_back(&p);
+      if (p.rss_growth_mib >= 0) with_memory.push_back(&p);
+    }
+    panel(0, oy, title, all, [](const plot_point& p) { return series{p.median, p.min, p.max}; }, true, "Mops/s");
+    panel(panel_w, oy, name + ": peak-RSS growth during a run (largest of the rounds)", with_memory,
+          [](const plot_point& p) { return series{p.rss_growth_mib, p.rss_growth_mib, p.rss_growth_mib}; }, false,
+          "MiB");
   }
   s += "</svg>\n";
   std::FILE* f = std::fopen(path.c_str(), "w");

@@ -1,6 +1,6 @@
 // Results of a whole benchmark run and how they are written: the text table (stdout), the CSV
-// files and the SVG plot (throughput against threads, one panel per workload, one line per
-// peer), all produced by the program itself.
+// files and the SVG plot (per workload, throughput and peak-RSS growth against threads, one line
+// per peer), all produced by the program itself.
 #ifndef SSMEM_BENCH_REPORT_HPP
 #define SSMEM_BENCH_REPORT_HPP
 
@@ -27,6 +27,8 @@ struct cell {
   long long max_pending() const;    ///< -1: n/a
   long max_rss_kb() const;          ///< peak RSS, the largest over the rounds; -1: n/a
   long rss_growth_kb() const;       ///< peak RSS minus the RSS at the run's start, largest
+  long long pending_bound() const;  ///< the peer's bound on pending objects, smallest; -1: none
+  counters extra() const;           ///< each counter's largest value over the rounds
 };
 
 double median(std::vector<double> v);
@@ -45,6 +47,7 @@ struct plot_point {
   std::string peer;
   unsigned threads = 0;
   double median = 0, min = 0, max = 0;
+  double rss_growth_mib = -1;       ///< the cell's peak-RSS growth; negative: n/a
 };
 
 /// What the plot shows: panels in workload order, lines in peer order of first appearance.
@@ -61,9 +64,10 @@ bool write_runs_csv(const report& r, const std::string& path, std::string& error
 plot_data plot_of(const report& r);
 /// The plot of a throughput.csv written earlier (panel titles are the workload names).
 bool read_plot_csv(const std::string& path, plot_data& out, std::string& error);
-/// Throughput against threads, one panel per workload, one line per peer. A panel whose
-/// values span more than a factor 5 gets a logarithmic axis (W1: the free list runs five
-/// times faster than any allocator), otherwise a linear one from 0.
+/// One row of panels per workload, one line per peer: throughput against threads on the left,
+/// peak-RSS growth on the right. A throughput panel whose values span more than a factor 5
+/// gets a logarithmic axis (W1: the free list runs five times faster than any allocator),
+/// otherwise a linear one from 0; the memory panels are linear from 0.
 bool write_svg(const plot_data& d, const std::string& path, std::string& error);
 
 }  // namespace bench

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Markdown tables from //bench:throughput's throughput.csv, one per workload: a row per peer,
-a column per thread count, each cell "median Mops/s (ssmem/peer ratio)". Used for the results
-in docs/benchmarks.md:  python3 bench/results_table.py bench-out/throughput.csv"""
+a column per thread count, each cell "median Mops/s (ssmem/peer ratio)", then the memory of
+each cell. Used for the results in docs/benchmarks.md:
+  python3 bench/results_table.py bench-out/throughput.csv"""
 import csv
 import sys
 from collections import OrderedDict
@@ -36,7 +37,9 @@ for w, rs in by_workload.items():
             cells.append(c)
         print(f"| {p} | " + " | ".join(cells) + " |")
     print()
-    print(f"Memory, {w}: pending high-water mark (objects) / peak-RSS growth (MiB)\n")
+    bounds = any(int(r.get("pending_bound") or -1) >= 0 for r in rs)
+    print(f"Memory, {w}: pending high-water mark (objects{' ≤ the bound the peer states' if bounds else ''})"
+          " / peak-RSS growth (MiB)\n")
     print("| peer | " + " | ".join(str(t) for t in threads) + " |")
     print("|---|" + "---|" * len(threads))
     for p in peers:
@@ -47,6 +50,8 @@ for w, rs in by_workload.items():
                 cells.append("")
                 continue
             pend = "n/a" if int(r["pending_hwm"]) < 0 else r["pending_hwm"]
+            if int(r.get("pending_bound") or -1) >= 0:
+                pend += f" ≤ {r['pending_bound']}"
             g = int(r["rss_growth_kb"])
             cells.append(f"{pend} / {'n/a' if g < 0 else f'{g / 1024:.1f}'}")
         print(f"| {p} | " + " | ".join(cells) + " |")

@@ -6,6 +6,12 @@
 // --reps rounds, the peers interleaved within each round (A B C A B C ...); ratios of ssmem to
 // each peer are taken round by round and their median reported. Progress goes to stderr, the
 // table to stdout, and throughput.csv, runs.csv and throughput.svg to the output directory.
+//
+// Under load (issue 18): W1 at --load-size and W2 also run at over-subscribed thread counts
+// (--oversubscribe, default 8x and 32x the hardware threads, at most 128), and W5 runs W1 and
+// W2 with one worker that sleeps periodically while registered (--stall). Those cells run for
+// at least --load-duration, and after every other cell, so that the cells up to 2 x nproc
+// threads are measured in a process in the same state as before they existed.
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,15 +52,26 @@ const std::vector<workload_def> workload_defs = {
     {"set-read", "W3 set, read-mostly: Harris-Michael hash set, 90% lookups / 10% updates"},
     {"set-update", "W3 set, update-heavy: Harris-Michael hash set, 50% lookups / 50% updates"},
     {"release", "W4 release: W2 on malloc'd objects, given back to malloc after the grace period"},
+    {"stall", "W5 stall: W1 and W2 while one of the threads sleeps periodically, registered and online"},
 };
+
+/// The largest over-subscribed thread count by default: libcds's HP defaults (8 hazards per
+/// thread, retired arrays of 1600) need fewer than 200 threads for a scan to free anything,
+/// and 128 threads start in well under a second here.
+constexpr unsigned oversubscribe_cap = 128;
 
 struct options {
   std::vector<std::string> workloads;
   std::vector<std::string> peers;  // empty: all
   std::vector<unsigned> threads;
+  std::vector<unsigned> oversubscribe;   // W1 at load_size and W2 only
+  std::vector<unsigned> stall_threads;   // W5 (every worker but one runs without sleeping)
   std::vector<std::size_t> sizes = {8, 64};
   std::size_t release_size = 64;
+  std::size_t load_size = 64;            // W1 object size over-subscribed and in W5
+  unsigned stall_sleep_ms = 10, stall_period_ms = 50;
   double duration = 0.12;
+  double load_duration = 0.5;            // at least this long: cells under load
   unsigned reps = 3;
   bool warmup = true;
   std::string out;
@@ -68,22 +85,50 @@ struct options {
   std::exit(2);
 }
 
+std::vector<unsigned> default_oversubscribe(unsigned cores) {
+  std::vector<unsigned> v;
+  for (unsigned k : {8u, 32u}) {
+    const unsigned t = std::min(k * cores, oversubscribe_cap);
+    if (t > 2 * cores && std::find(v.begin(), v.end(), t) == v.end()) v.push_back(t);
+  }
+  return v;
+}
+
+/// nproc threads, one of them stalling (at least one other).
+unsigned default_stall_threads(unsigned cores) { return std::max(2u, cores); }
+
+std::string join(const std::vector<unsigned>& v) {
+  std::string s;
+  for (unsigned x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s.empty() ? "none" : s;
+}
+
 void print_help(const registry& reg, unsigned cores) {
   std::printf(
       "Usage: throughput [FLAGS]   (bazel run //bench:throughput -- FLAGS)\n\n"
-      "Measures ssmem against allocators (W1) and reclamation schemes (W2-W4): operations per\n"
+      "Measures ssmem against allocators (W1) and reclamation schemes (W2-W4), also under load\n"
+      "(more threads than cores; W5: a thread that sleeps while registered): operations per\n"
       "second (median of --reps interleaved rounds, min-max), the ratio ssmem/peer (median of\n"
       "per-round ratios), the high-water mark of objects freed but not yet reusable, and the\n"
       "growth of the peak RSS during the run.\n\n"
       "Flags (FLAG=VALUE or FLAG VALUE):\n"
-      "  --workloads=LIST   of pair,swap,set-read,set-update,release (default: all)\n"
+      "  --workloads=LIST   of pair,swap,set-read,set-update,release,stall (default: all)\n"
       "  --peers=LIST       peers to run (default: all that load; see below)\n"
       "  --threads=LIST     thread counts (default: 1..%u and %u, i.e. 1..nproc and 2 x nproc)\n"
+      "  --oversubscribe=LIST  more thread counts for W1 at --load-size and W2, or none\n"
+      "                     (default: %s, i.e. 8 and 32 x nproc, at most %u)\n"
+      "  --stall=MS/MS      W5: the stalling thread sleeps the first figure in every period of\n"
+      "                     the second (default 10/50)\n"
+      "  --stall-threads=LIST  W5 thread counts, the stalling thread included, each >= 2\n"
+      "                     (default: %u)\n"
       "  --duration=SEC     measured seconds per run (default 0.12)\n"
+      "  --load-duration=SEC  at least this long for the runs under load: above 2 x nproc\n"
+      "                     threads, and W5 (default 0.5)\n"
       "  --reps=N           measured rounds (default 3; 1..100)\n"
       "  --no-warmup        skip the unmeasured warm-up round\n"
       "  --sizes=LIST       W1 object sizes in bytes (default 8,64)\n"
       "  --release-size=N   W4 object size in bytes (default 64)\n"
+      "  --load-size=N      W1 object size over-subscribed and in W5 (default 64)\n"
       "  --seed=N           seed of the workers' random choices (default 1)\n"
       "  --out=DIR          output directory (default $BUILD_WORKSPACE_DIRECTORY/bench-out under\n"
       "                     bazel run, else ./bench-out); gets throughput.csv, runs.csv,\n"
@@ -95,13 +140,14 @@ void print_help(const registry& reg, unsigned cores) {
       "  --help             this text\n\n"
       "Exit status: 0 all checks passed; 1 a workload's check failed; 2 bad flags or output.\n\n"
       "Peers:\n",
-      cores, 2 * cores);
+      cores, 2 * cores, join(default_oversubscribe(cores)).c_str(), oversubscribe_cap, default_stall_threads(cores));
   for (const auto& p : reg.peers) {
     std::string w;
     if (p.pair) w += "W1 ";
     if (p.swap) w += "W2 ";
     if (p.set) w += "W3 ";
     if (p.release) w += "W4 ";
+    if (p.pair || p.swap) w += "W5 ";  // the stall scenario runs over W1 and W2
     std::printf("  %-16s [%s] %s\n", p.name.c_str(), w.c_str(), p.note.c_str());
   }
   std::printf("\nLeft out:\n");
@@ -133,11 +179,23 @@ unsigned long long parse_uint(const std::string& flag, const std::string& v, uns
   return x;
 }
 
+double parse_seconds(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !(d >= 0.001 && d <= 60)) {
+    usage_error("bad value for " + flag + ": '" + v + "' (expected seconds, 0.001..60)");
+  }
+  return d;
+}
+
 options parse(int argc, char** argv, const registry& reg, unsigned cores) {
   options o;
   for (const auto& w : workload_defs) o.workloads.push_back(w.flag);
   for (unsigned t = 1; t <= cores; ++t) o.threads.push_back(t);
   o.threads.push_back(2 * cores);
+  o.oversubscribe = default_oversubscribe(cores);
+  o.stall_threads = {default_stall_threads(cores)};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i], flag = a, value;
     bool has_value = false;
@@ -162,7 +220,7 @@ options parse(int argc, char** argv, const registry& reg, unsigned cores) {
       if (o.workloads.empty()) usage_error("--workloads is empty");
       for (const auto& w : o.workloads) {
         if (std::none_of(workload_defs.begin(), workload_defs.end(), [&](const workload_def& d) { return d.flag == w; })) {
-          usage_error("unknown workload '" + w + "' (expected pair, swap, set-read, set-update, release)");
+          usage_error("unknown workload '" + w + "' (expected pair, swap, set-read, set-update, release, stall)");
         }
       }
     } else if (flag == "--peers") {
@@ -180,15 +238,28 @@ options parse(int argc, char** argv, const registry& reg, unsigned cores) {
       o.threads.clear();
       for (const auto& t : split(need())) o.threads.push_back(static_cast<unsigned>(parse_uint("--threads", t, 1, 256)));
       if (o.threads.empty()) usage_error("--threads is empty");
-    } else if (flag == "--duration") {
+    } else if (flag == "--oversubscribe") {
+      o.oversubscribe.clear();
       std::string v = need();
-      char* end = nullptr;
-      errno = 0;
-      double d = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || errno != 0 || !(d >= 0.001 && d <= 60)) {
-        usage_error("bad value for --duration: '" + v + "' (expected seconds, 0.001..60)");
+      if (v != "none") {
+        for (const auto& t : split(v)) o.oversubscribe.push_back(static_cast<unsigned>(parse_uint("--oversubscribe", t, 1, 256)));
+        if (o.oversubscribe.empty()) usage_error("--oversubscribe is empty (none: no over-subscribed runs)");
       }
-      o.duration = d;
+    } else if (flag == "--stall-threads") {
+      o.stall_threads.clear();
+      for (const auto& t : split(need())) o.stall_threads.push_back(static_cast<unsigned>(parse_uint("--stall-threads", t, 2, 256)));
+      if (o.stall_threads.empty()) usage_error("--stall-threads is empty");
+    } else if (flag == "--stall") {
+      std::string v = need();
+      auto slash = v.find('/');
+      if (slash == std::string::npos) usage_error("bad value for --stall: '" + v + "' (expected SLEEP_MS/PERIOD_MS, e.g. 10/50)");
+      o.stall_sleep_ms = static_cast<unsigned>(parse_uint("--stall", v.substr(0, slash), 1, 10000));
+      o.stall_period_ms = static_cast<unsigned>(parse_uint("--stall", v.substr(slash + 1), 1, 10000));
+      if (o.stall_period_ms <= o.stall_sleep_ms) usage_error("bad value for --stall: '" + v + "' (the period must be longer than the sleep)");
+    } else if (flag == "--duration") {
+      o.duration = parse_seconds(flag, need());
+    } else if (flag == "--load-duration") {
+      o.load_duration = parse_seconds(flag, need());
     } else if (flag == "--reps") {
       o.reps = static_cast<unsigned>(parse_uint("--reps", need(), 1, 100));
     } else if (flag == "--no-warmup") {
@@ -200,6 +271,8 @@ options parse(int argc, char** argv, const registry& reg, unsigned cores) {
       if (o.sizes.empty()) usage_error("--sizes is empty");
     } else if (flag == "--release-size") {
       o.release_size = parse_uint("--release-size", need(), 1, 1 << 20);
+    } else if (flag == "--load-size") {
+      o.load_size = parse_uint("--load-size", need(), 1, 1 << 20);
     } else if (flag == "--seed") {
       o.seed = parse_uint("--seed", need(), 0, ~0ull);
     } else if (flag == "--out") {
@@ -282,8 +355,9 @@ bool make_dirs(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The plot's panel title of a workload row ("pair-8", "swap", ...).
+// The plot's panel title of a workload row ("pair-8", "swap", "stall-swap", ...).
 std::string panel_title(const std::string& name) {
+  if (name.rfind("stall-", 0) == 0) return "W5 stall: " + panel_title(name.substr(6));
   if (name.rfind("pair-", 0) == 0) return "W1 pair, " + name.substr(5) + " B (allocate + free)";
   if (name == "swap") return "W2 swap (2048 slots, copy, exchange, retire)";
   if (name == "set-read") return "W3 Harris-Michael set, read-mostly (90% lookups)";
@@ -299,15 +373,79 @@ plot_data titled(plot_data d) {
 
 // One measured row of the report: a workload (with W1's size) and how to run a peer on it.
 struct row {
-  std::string name;   // e.g. pair-8
+  std::string name;   // e.g. pair-8, stall-swap
   std::string title;
   run_fn peer::*fn;
   run_params base;
+  std::vector<unsigned> threads;
+  bool stall = false;
 };
+
+std::vector<unsigned> with(std::vector<unsigned> v, const std::vector<unsigned>& more) {
+  for (unsigned t : more) {
+    if (std::find(v.begin(), v.end(), t) == v.end()) v.push_back(t);
+  }
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::vector<row> rows_of(const options& o) {
+  std::vector<row> rows;
+  auto def = [&](const std::string& w) -> const workload_def& {
+    return *std::find_if(workload_defs.begin(), workload_defs.end(), [&](const workload_def& d) { return d.flag == w; });
+  };
+  run_params base;
+  base.seed = o.seed;
+  base.corrupt = o.corrupt;
+  auto pair_row = [&](std::size_t size, std::vector<unsigned> threads) {
+    run_params b = base;
+    b.object_size = size;
+    return row{"pair-" + std::to_string(size),
+               "W1 pair, " + std::to_string(size) + " B: allocate + free one object per iteration", &peer::pair, b,
+               std::move(threads)};
+  };
+  for (const auto& w : o.workloads) {
+    if (w == "pair") {
+      for (std::size_t s : o.sizes) rows.push_back(pair_row(s, s == o.load_size ? with(o.threads, o.oversubscribe) : o.threads));
+      if (!o.oversubscribe.empty() && std::find(o.sizes.begin(), o.sizes.end(), o.load_size) == o.sizes.end()) {
+        rows.push_back(pair_row(o.load_size, with({}, o.oversubscribe)));
+      }
+    } else if (w == "swap") {
+      rows.push_back({w, def(w).title, &peer::swap, base, with(o.threads, o.oversubscribe)});
+    } else if (w == "set-read" || w == "set-update") {
+      run_params b = base;
+      b.update_percent = w == "set-read" ? 10 : 50;
+      rows.push_back({w, def(w).title, &peer::set, b, with(o.threads, {})});
+    } else if (w == "release") {
+      run_params b = base;
+      b.object_size = o.release_size;
+      rows.push_back({w, def(w).title + " (" + std::to_string(o.release_size) + " B)", &peer::release, b, with(o.threads, {})});
+    } else {  // stall
+      run_params b = base;
+      b.stall_sleep = std::chrono::milliseconds(o.stall_sleep_ms);
+      b.stall_period = std::chrono::milliseconds(o.stall_period_ms);
+      const std::string how = ": one of the threads sleeps " + std::to_string(o.stall_sleep_ms) + " ms in every " +
+                              std::to_string(o.stall_period_ms) + " ms while registered";
+      row p = pair_row(o.load_size, with({}, o.stall_threads));
+      p.name = "stall-" + p.name;
+      p.title = "W5 stall, W1 pair " + std::to_string(o.load_size) + " B" + how;
+      p.base.stall_sleep = b.stall_sleep;
+      p.base.stall_period = b.stall_period;
+      p.stall = true;
+      rows.push_back(p);
+      rows.push_back({"stall-swap", "W5 stall, W2 swap" + how, &peer::swap, b, with({}, o.stall_threads), true});
+    }
+  }
+  return rows;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The C API peer's ssmem_alloc_init prints the original's "[ALLOC] initializing allocator"
+  // line for thread id 0 unless SSMEM_QUIET is set (ssmem.h): the benchmark's output is its
+  // own. Set before anything initialises a peer; the re-execution below inherits it.
+  ::setenv("SSMEM_QUIET", "1", 1);
   ensure_static_tls_for_dlopen(argv);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   registry reg = all_peers();
@@ -325,30 +463,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::vector<row> rows;
-  for (const auto& w : o.workloads) {
-    const auto& def = *std::find_if(workload_defs.begin(), workload_defs.end(), [&](const workload_def& d) { return d.flag == w; });
-    run_params base;
-    base.seed = o.seed;
-    base.corrupt = o.corrupt;
-    if (w == "pair") {
-      for (std::size_t s : o.sizes) {
-        base.object_size = s;
-        rows.push_back({"pair-" + std::to_string(s), "W1 pair, " + std::to_string(s) + " B: allocate + free one object per iteration", &peer::pair, base});
-      }
-    } else if (w == "swap") {
-      rows.push_back({w, def.title, &peer::swap, base});
-    } else if (w == "set-read" || w == "set-update") {
-      base.update_percent = w == "set-read" ? 10 : 50;
-      rows.push_back({w, def.title, &peer::set, base});
-    } else {
-      base.object_size = o.release_size;
-      rows.push_back({w, def.title + " (" + std::to_string(o.release_size) + " B)", &peer::release, base});
-    }
-  }
+  const std::vector<row> rows = rows_of(o);
   auto selected = [&](const peer& p) {
     return o.peers.empty() || std::find(o.peers.begin(), o.peers.end(), p.name) != o.peers.end();
   };
+  // A cell under load: more threads than 2 x nproc, or W5.
+  auto under_load = [&](const row& r, unsigned t) { return r.stall || t > 2 * cores; };
 
   report rep;
   rep.header.push_back("ssmem //bench:throughput");
@@ -375,6 +495,14 @@ int main(int argc, char** argv) {
     s << ", seed " << o.seed;
     rep.header.push_back(s.str());
   }
+  {
+    std::ostringstream s;
+    s << "under load: at least " << o.load_duration << " s per run above " << 2 * cores
+      << " threads and in W5; over-subscribed (W1 " << o.load_size << " B, W2): " << join(o.oversubscribe)
+      << "; W5 stall: " << join(o.stall_threads) << " threads, the last sleeps " << o.stall_sleep_ms << " ms in every "
+      << o.stall_period_ms << " ms while registered";
+    rep.header.push_back(s.str());
+  }
   if (malloc_lib.find("libc.so") == std::string::npos) {
     std::fprintf(stderr, "throughput: warning: malloc resolves to %s, not glibc's libc.so\n", malloc_lib.c_str());
   }
@@ -386,62 +514,88 @@ int main(int argc, char** argv) {
   }
   for (const auto& h : rep.header) std::fprintf(stderr, "%s\n", h.c_str());
 
-  bool failed = false;
-  std::size_t groups = rows.size() * o.threads.size(), group = 0;
+  // The groups (a row at a thread count), those under load last.
+  struct group {
+    std::size_t row;
+    unsigned threads;
+  };
+  std::vector<group> groups;
+  for (int load = 0; load < 2; ++load) {
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      for (unsigned t : rows[k].threads) {
+        if (under_load(rows[k], t) == (load == 1)) groups.push_back({k, t});
+      }
+    }
+  }
   for (const auto& r : rows) {
     rep.workload_order.push_back(r.name);
     rep.workload_titles.push_back(r.title);
+  }
+
+  bool failed = false;
+  std::size_t done = 0;
+  for (const group& g : groups) {
+    const row& r = rows[g.row];
+    const unsigned t = g.threads;
+    ++done;
     std::vector<const peer*> ps;
     for (const auto& p : reg.peers) {
       if (selected(p) && p.*(r.fn)) ps.push_back(&p);
     }
     if (ps.empty()) continue;
-    for (unsigned t : o.threads) {
-      ++group;
-      run_params p = r.base;
-      p.threads = t;
-      std::size_t first = rep.cells.size();
-      for (const peer* x : ps) rep.cells.push_back({r.name, t, x->name, {}, {}});
-      if (o.warmup) {
-        run_params w = p;
-        w.seconds = std::max(0.01, o.duration / 4);
-        w.corrupt = false;
-        for (const peer* x : ps) (void)(x->*(r.fn))(w);
-      }
-      p.seconds = o.duration;
-      for (unsigned round = 0; round < o.reps; ++round) {
-        for (std::size_t k = 0; k < ps.size(); ++k) {
-          p.seed = o.seed + round;
-          run_result res = (ps[k]->*(r.fn))(p);
-          if (!res.ok) {
-            std::fprintf(stderr, "throughput: %s, %u thread(s), %s: %s\n", r.name.c_str(), t, ps[k]->name.c_str(),
-                         res.error.c_str());
-            failed = true;
-          }
-          rep.cells[first + k].runs.push_back(res);
-        }
-        // ratios from the same round
-        const cell* ss = nullptr;
-        for (std::size_t k = 0; k < ps.size(); ++k) {
-          if (rep.cells[first + k].peer == "ssmem") ss = &rep.cells[first + k];
-        }
-        if (ss != nullptr) {
-          double m = ss->runs.back().mops();
-          for (std::size_t k = 0; k < ps.size(); ++k) {
-            cell& c = rep.cells[first + k];
-            if (&c != ss && c.runs.back().mops() > 0) c.ratios.push_back(m / c.runs.back().mops());
-          }
-        }
-      }
-      std::string line;
-      for (std::size_t k = 0; k < ps.size(); ++k) {
-        char b[64];
-        std::snprintf(b, sizeof b, " %s %.1f", ps[k]->name.c_str(), rep.cells[first + k].median_mops());
-        line += b;
-      }
-      std::fprintf(stderr, "[%zu/%zu] %s, %u thread(s): Mops/s%s\n", group, groups, r.name.c_str(), t, line.c_str());
+    run_params p = r.base;
+    p.threads = t;
+    const double seconds = under_load(r, t) ? std::max(o.duration, o.load_duration) : o.duration;
+    std::size_t first = rep.cells.size();
+    for (const peer* x : ps) rep.cells.push_back({r.name, t, x->name, {}, {}});
+    if (o.warmup) {
+      run_params w = p;
+      w.seconds = std::max(0.01, seconds / 4);
+      w.corrupt = false;
+      for (const peer* x : ps) (void)(x->*(r.fn))(w);
     }
+    p.seconds = seconds;
+    for (unsigned round = 0; round < o.reps; ++round) {
+      for (std::size_t k = 0; k < ps.size(); ++k) {
+        p.seed = o.seed + round;
+        run_result res = (ps[k]->*(r.fn))(p);
+        if (!res.ok) {
+          std::fprintf(stderr, "throughput: %s, %u thread(s), %s: %s\n", r.name.c_str(), t, ps[k]->name.c_str(),
+                       res.error.c_str());
+          failed = true;
+        }
+        rep.cells[first + k].runs.push_back(res);
+      }
+      // ratios from the same round
+      const cell* ss = nullptr;
+      for (std::size_t k = 0; k < ps.size(); ++k) {
+        if (rep.cells[first + k].peer == "ssmem") ss = &rep.cells[first + k];
+      }
+      if (ss != nullptr) {
+        double m = ss->runs.back().mops();
+        for (std::size_t k = 0; k < ps.size(); ++k) {
+          cell& c = rep.cells[first + k];
+          if (&c != ss && c.runs.back().mops() > 0) c.ratios.push_back(m / c.runs.back().mops());
+        }
+      }
+    }
+    std::string line;
+    for (std::size_t k = 0; k < ps.size(); ++k) {
+      char b[64];
+      std::snprintf(b, sizeof b, " %s %.1f", ps[k]->name.c_str(), rep.cells[first + k].median_mops());
+      line += b;
+    }
+    std::fprintf(stderr, "[%zu/%zu] %s, %u thread(s)%s: Mops/s%s\n", done, groups.size(), r.name.c_str(), t,
+                 under_load(r, t) ? " (under load)" : "", line.c_str());
   }
+  // The tables, the CSV and the plot go by workload, then threads (the measuring order put the
+  // cells under load last); peers keep their order.
+  std::stable_sort(rep.cells.begin(), rep.cells.end(), [&](const cell& a, const cell& b) {
+    auto pos = [&](const cell& c) {
+      return std::find(rep.workload_order.begin(), rep.workload_order.end(), c.workload) - rep.workload_order.begin();
+    };
+    return pos(a) != pos(b) ? pos(a) < pos(b) : a.threads < b.threads;
+  });
 
   print_table(rep, stdout);
   std::string error;

@@ -5,6 +5,9 @@
 //   W3 set       a hash set of Harris-Michael lists (64 buckets, keys 0..1023, half present),
 //                update_percent of the operations insert or remove, the rest look up
 //   W4 release   W2 on objects from malloc, given back to malloc after the grace period
+//   W5 stall     W1 or W2 with run_params::stall_sleep set: the last worker periodically
+//                sleeps while registered (stall_clock; the peer's stall() or the default
+//                below: holding an object in W1, inside an operation holding a reference in W2)
 // Each returns a run_fn for the registry; a failed check makes the run's result !ok.
 #ifndef SSMEM_BENCH_WORKLOADS_HPP
 #define SSMEM_BENCH_WORKLOADS_HPP
@@ -12,8 +15,10 @@
 #include <atomic>
 #include <barrier>
 #include <cstdint>
+#include <chrono>
 #include <new>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/harness.hpp"
@@ -24,6 +29,61 @@ namespace bench {
 /// Ops between two publications of a worker's pending count.
 constexpr unsigned pending_every_batches = 4;
 
+/// W2's slots.
+constexpr std::size_t swap_slots = 2048;
+
+/// At the end of a worker's measured loop: the peer thread's counters and its share of the
+/// bound on pending objects, where it has them (peers/common.hpp).
+template <class T>
+void report_extras(T& t, run_control& ctl) {
+  if constexpr (requires(counters& c) { t.report(c); }) {
+    counters c;
+    t.report(c);
+    ctl.add_counters(c);
+  }
+  if constexpr (requires { t.pending_bound(); }) ctl.add_pending_bound(t.pending_bound());
+}
+
+// ---------------------------------------------------------------------------------------
+// W5: the stalls, out of line: the loops that call them keep their locals in registers.
+
+/// W1's stall: the peer's, or registered and holding one object (ssmem: its version unchanged).
+template <class A>
+[[gnu::noinline, gnu::cold]] void stall_pair(typename A::thread& t, stall_clock& stall) {
+  stall.take([&](std::chrono::microseconds d) {
+    if constexpr (requires { t.stall(d); }) {
+      t.stall(d);
+    } else {
+      void* o = t.allocate();
+      escape(o);
+      std::this_thread::sleep_for(d);
+      t.deallocate(o);
+    }
+  });
+}
+
+/// W2's stall: the peer's, or inside an operation holding a reference to a slot's object;
+/// returns 1 if that object no longer held its slot's index after the sleep (reused while
+/// protected), else 0.
+template <class S, class Node>
+[[gnu::noinline, gnu::cold]] std::uint64_t stall_swap(typename S::thread& t, std::atomic<Node*>* slots,
+                                                      stall_clock& stall) {
+  std::uint64_t stale = 0;
+  stall.take([&](std::chrono::microseconds d) {
+    if constexpr (requires { t.stall(d); }) {
+      t.stall(d);
+    } else {
+      const std::size_t s = stall.count() * 7919 % swap_slots;
+      t.begin();
+      Node* cur = t.protect(0, slots[s], [](Node* n) { return n; });
+      std::this_thread::sleep_for(d);
+      stale = cur->value != s;
+      t.end();
+    }
+  });
+  return stale;
+}
+
 // ---------------------------------------------------------------------------------------
 // W1: pair.
 template <class A>
@@ -33,10 +93,13 @@ run_result run_pair(const run_params& p) {
     typename A::thread t(g, i, p.object_size);
     if constexpr (A::tracks_pending) ctl.tracks_pending.store(true);
     worker_slot& slot = ctl.slot(i);
+    stall_clock stall(p, i);
     ctl.wait_for_start();
+    stall.start();
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
+      if (stall.due()) [[unlikely]] stall_pair<A>(t, stall);
       if constexpr (requires { t.pair_batch(batch); }) {
         t.pair_batch(batch);  // the peer runs this same body itself (ssmem-c: compiled as C)
       } else {
@@ -53,6 +116,8 @@ run_result run_pair(const run_params& p) {
       }
     }
     slot.ops.store(ops, std::memory_order_relaxed);
+    report_extras(t, ctl);
+    stall.report(ctl);
     return {};
   });
 }
@@ -64,8 +129,6 @@ run_fn pair_fn() {
 
 // ---------------------------------------------------------------------------------------
 // W2 swap and W4 release.
-constexpr std::size_t swap_slots = 2048;
-
 template <class S>
 struct swap_node {
   [[no_unique_address]] typename S::hook hook;  // first: schemes find the object from it
@@ -94,10 +157,13 @@ run_result run_swap(const run_params& p, use u) {
     sync.arrive_and_wait();  // slots filled
     rng r(p.seed * 7919 + i);
     std::uint64_t stale = 0;
+    stall_clock stall(p, i);
     ctl.wait_for_start();
+    stall.start();
     std::uint64_t ops = 0;
     unsigned batches = 0;
     while (!ctl.stopped()) {
+      if (stall.due()) [[unlikely]] stale += stall_swap<S>(t, slots.data(), stall);
       if constexpr (requires { t.swap_batch(slots.data(), swap_slots, r, batch); }) {
         // The peer runs this same body itself (ssmem-c: compiled as C, same slot sequence).
         stale += t.swap_batch(slots.data(), swap_slots, r, batch);
@@ -123,6 +189,8 @@ run_result run_swap(const run_params& p, use u) {
       }
     }
     slot.ops.store(ops, std::memory_order_relaxed);
+    report_extras(t, ctl);
+    stall.report(ctl);
     t.idle();
     sync.arrive_and_wait();  // every worker stopped
     std::string error;
@@ -364,6 +432,7 @@ run_result run_set(const run_params& p) {
       }
     }
     slot.ops.store(ops, std::memory_order_relaxed);
+    report_extras(t, ctl);
     delta.fetch_add(my_delta, std::memory_order_relaxed);
     t.idle();
     sync.arrive_and_wait();

@@ -1,13 +1,20 @@
 /// \file
-/// The allocator: serves one object size to its owner thread. Objects come from the collected
-/// sets first, else are carved from chunks (doubling up to a cap). Freed objects fill
-/// free sets; full sets wait unstamped until they hold options::stamp_batch free sets' worth
-/// of objects, then one heavy fence and one snapshot stamp them all and they are queued;
-/// stamped sets whose clock a newer clock dominates (I3) are collected, with every older one
-/// (I4). Released objects (ssmem_release) and retired ones (retire: an object with its own
-/// deleter) wait in small release sets the same way; then the deleter runs, or the object goes
-/// back to the system. All lists are owner-only; the only shared state is the domain's
-/// records. When a chunk cannot be mapped, smaller ones are tried, down to one object's worth.
+/// The allocator: serves one object size to its owner thread. It is a composition of named
+/// parts, each in its own header, and the one decision that joins them:
+///
+///   chunk_carver   (chunk_carver.hpp)   fresh objects, carved from chunks
+///   set_pipeline   (set_pipeline.hpp)   freed objects in free sets: filling -> unstamped ->
+///                                       pending (stamped) -> collected (I4)
+///   collected_                          collected sets: reusable objects, taken first
+///   release_queue  (release_queue.hpp)  released and retired objects, in release sets through
+///                                       the same stamps, then given back to the system or
+///                                       to their deleters
+///   stamp_or_defer (here)               when full sets are stamped: in batches of
+///                                       options::stamp_batch free sets' worth, after a probe
+///                                       that collects what it can; put off while an online
+///                                       thread holds the last stamp back (back-pressure)
+///
+/// All parts are owner-only; the only shared state is the domain's records.
 #ifndef SSMEM_ALLOCATOR_HPP
 #define SSMEM_ALLOCATOR_HPP
 
@@ -15,25 +22,16 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ssmem/chunk_carver.hpp"
 #include "ssmem/detail/checked.hpp"
 #include "ssmem/detail/report.hpp"
 #include "ssmem/domain.hpp"
 #include "ssmem/free_set.hpp"
 #include "ssmem/options.hpp"
+#include "ssmem/release_queue.hpp"
+#include "ssmem/set_pipeline.hpp"
 
 namespace ssmem {
-
-/// Object sizes are rounded so that every object in a chunk is suitably aligned.
-constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align = 0) noexcept {
-  if (align == 0) align = size <= 8 ? 8 : 16;
-  if (size == 0) size = 1;
-  return (size + align - 1) / align * align;
-}
-
-/// What a retired object's deleter is: called as `fn(object, context)` on the owner thread once
-/// every thread has moved on (see basic_allocator::retire). It must not throw (it runs inside
-/// noexcept members). Not a noexcept type, so that a C function (ssmem_retire) is one as it is.
-using retire_fn = void (*)(void* object, void* context);
 
 /// An allocator of one object size for one owner thread (see the file comment).
 /// Thread safety: every member is for the owner thread only; other threads interact only
@@ -52,9 +50,10 @@ class basic_allocator {
   /// `object_size` 0 defers the size to the first allocate(size) (the C API's way).
   basic_allocator(domain_type& d, record& self, std::size_t object_size,
                   const options& o = options{}) noexcept
-      : domain_(d), self_(self), opts_(o),
-        object_size_(object_size == 0 ? 0 : normalize_object_size(object_size, 8)),
-        next_chunk_(o.chunk_size) {
+      : carver_(object_size == 0 ? 0 : normalize_object_size(object_size, 8), o),
+        domain_(d), self_(self), opts_(o),
+        frees_(o.free_set_size == 0 ? 1 : o.free_set_size),
+        releases_(o.release_set_size == 0 ? 1 : o.release_set_size) {
     if (opts_.free_set_size == 0) opts_.free_set_size = 1;
     due_ = opts_.stamp_batch * opts_.free_set_size;
     if (opts_.release_set_size == 0) opts_.release_set_size = 1;
@@ -62,37 +61,27 @@ class basic_allocator {
   basic_allocator(const basic_allocator&) = delete;
   basic_allocator& operator=(const basic_allocator&) = delete;
 
-  /// Returns every chunk, set and clock, and gives pending released objects back to the
-  /// system. Precondition (as in the original): no thread still uses an object of this
-  /// allocator, and no other allocator holds one of its objects in a free set.
+  /// Gives every released or retired object back (deleters run first, while the chunks are
+  /// still mapped), then frees every set and clock and unmaps the chunks. Precondition (as in
+  /// the original): no thread still uses an object of this allocator, and no other allocator
+  /// holds one of its objects in a free set.
   ~basic_allocator() {
-    drain_release_queue_all();
-    destroy_sets(filling_);
-    destroy_sets(rel_filling_);
-    while (!unstamped_.empty()) set::destroy(unstamped_.pop_front());
-    while (!pending_.empty()) set::destroy(pending_.pop_front());
+    releases_.drain();
     while (!collected_.empty()) {
       set* s = collected_.pop();
       // Poison off: a collected object may lie in another allocator's chunk (freed or retired
       // here), and the shadow state would outlive that chunk's unmapping. The deleters that
-      // drain_release_queue_all() ran may have collected objects of chunks already unmapped.
+      // drain() ran may have collected objects of chunks already unmapped.
       if constexpr (has_poison) {
-        for (std::size_t i = 0; i < s->count(); ++i) Policy::unpoison(s->at(i), object_size_);
+        for (std::size_t i = 0; i < s->count(); ++i) Policy::unpoison(s->at(i), object_size());
       }
       set::destroy(s);
     }
-    while (!available_.empty()) set::destroy(available_.pop());
-    while (!rel_available_.empty()) set::destroy(rel_available_.pop());
-    while (chunks_ != nullptr) {
-      chunk_header* c = chunks_;
-      chunks_ = c->next;
-      if constexpr (detail::checked) detail::checked_registry::instance().remove_chunk(c);
-      Policy::unmap_chunk(c, c->bytes);
-    }
+    // Then the members: the pipelines free their sets, the carver unmaps the chunks.
   }
 
   /// Bytes per object (0 until fixed by the first sized allocate()).
-  std::size_t object_size() const noexcept { return object_size_; }
+  std::size_t object_size() const noexcept { return carver_.object_size(); }
   /// The options in force.
   const options& opts() const noexcept { return opts_; }
   /// The owner thread's record.
@@ -111,13 +100,12 @@ class basic_allocator {
     if (cs != nullptr) [[likely]] {
       if (cs->count() == 1 || opts_.zero_memory) [[unlikely]] return allocate_slow();
       obj = cs->pop();
-      if constexpr (has_poison) Policy::unpoison(obj, object_size_);
+      if constexpr (has_poison) Policy::unpoison(obj, object_size());
       ++stats_.reused;
-    } else if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
+    } else if (!carver_.has_room()) {
       return allocate_slow();
     } else {
-      obj = cur_;
-      cur_ += object_size_;
+      obj = carver_.take();
     }
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
     ++stats_.allocated;
@@ -130,16 +118,16 @@ class basic_allocator {
   /// aborts naming the wrong size instead). Forced inline: one compare in front of the
   /// inlined allocate(), so that ssmem_alloc costs what the C++ API's allocate() costs.
   [[gnu::always_inline]] void* allocate(std::size_t size) noexcept {
-    if (size > object_size_) [[unlikely]] return allocate_first_or_oversize(size);
+    if (size > object_size()) [[unlikely]] return allocate_first_or_oversize(size);
     return allocate();
   }
 
  private:
-  // allocate(size) off its fast path: the first call (object_size_ still 0) fixes the size;
-  // any later size above it is refused.
+  // allocate(size) off its fast path: the first call (the object size still 0) fixes the
+  // size; any later size above it is refused.
   [[gnu::noinline, gnu::cold]] void* allocate_first_or_oversize(std::size_t size) noexcept {
-    if (object_size_ == 0) {
-      object_size_ = normalize_object_size(size);
+    if (object_size() == 0) {
+      carver_.set_object_size(normalize_object_size(size));
       return allocate();
     }
     if constexpr (detail::checked) {
@@ -154,13 +142,14 @@ class basic_allocator {
   [[gnu::always_inline]] void deallocate(void* obj, source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) {
-      detail::checked_registry::instance().on_free(obj, object_size_, "ssmem_free");
+      detail::checked_registry::instance().on_free(obj, object_size(), "ssmem_free");
     }
-    // filling_ in a local: the push stores a pointer, which (to the compiler) may alias
-    // filling_; the counter goes first: a size_t store that may alias the set's count.
-    // A leaf on its fast path, like allocate(): no set yet, or the push that fills the set,
-    // goes to deallocate_slow() in tail position (an out-of-line ssmem_free saves no registers).
-    set* s = filling_;
+    // The filling set in a local: the push stores a pointer, which (to the compiler) may
+    // alias the pipeline's members; the counter goes first: a size_t store that may alias the
+    // set's count. A leaf on its fast path, like allocate(): no set yet, or the push that
+    // fills the set, goes to deallocate_slow() in tail position (an out-of-line ssmem_free
+    // saves no registers).
+    set* s = frees_.filling();
     if (s == nullptr || s->count() + 1 == s->capacity()) [[unlikely]] return deallocate_slow(obj);
     ++stats_.freed;
     s->push(obj);
@@ -170,13 +159,13 @@ class basic_allocator {
  private:
   // deallocate() off its fast path: takes a set, or fills and seals it.
   [[gnu::noinline]] void deallocate_slow(void* obj) noexcept {
-    set* s = filling_;
-    if (s == nullptr) filling_ = s = take_set(available_, opts_.free_set_size, "ssmem_free");
+    set* s = frees_.filling();
+    if (s == nullptr) s = frees_.start_filling("ssmem_free");
     ++stats_.freed;
     s->push(obj);
     if (s->full()) {
-      filling_ = nullptr;
-      seal(s, unstamped_, "ssmem_free");
+      frees_.seal_filling();
+      if (unstamped_objects() >= due_) stamp_or_defer("ssmem_free");
     }
     if (bump_on_free_) self_.bump();
   }
@@ -187,7 +176,7 @@ class basic_allocator {
   void release(void* obj, source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_release");
-    push_retired(obj, nullptr, nullptr, loc);
+    push_retired(obj, nullptr, nullptr, "ssmem_release", loc);
   }
 
   /// Owner only. Deferred destruction, the release path generalised: `obj` (not from an ssmem
@@ -200,7 +189,7 @@ class basic_allocator {
               source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) detail::checked_registry::instance().on_release(obj, "ssmem_retire");
-    push_retired(obj, fn, context, loc);
+    push_retired(obj, fn, context, "ssmem_release", loc);
   }
 
   /// Owner only. As retire(), for an object of this allocator (allocated, not freed since):
@@ -210,9 +199,9 @@ class basic_allocator {
                   source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
     if constexpr (detail::checked) {
-      detail::checked_registry::instance().on_free(obj, object_size_, "object_pool::retire");
+      detail::checked_registry::instance().on_free(obj, object_size(), "object_pool::retire");
     }
-    push_retired(obj, fn, context, loc);
+    push_retired(obj, fn, context, "ssmem_release", loc);
   }
 
   /// Owner only, for a deleter of retire_own(): `obj`, whose grace period has passed, is
@@ -220,35 +209,20 @@ class basic_allocator {
   void reuse_retired(void* obj) noexcept {
     set* cs = collected_.top();
     if (cs == nullptr || cs->full()) {
-      cs = take_set(available_, opts_.free_set_size, "object_pool::retire");
+      cs = frees_.take_set("object_pool::retire");
       collected_.push(cs);
     }
-    if constexpr (has_poison) Policy::poison(obj, object_size_);
+    if constexpr (has_poison) Policy::poison(obj, object_size());
     cs->push(obj);
     ++stats_.collected;
   }
 
  private:
-  // A release set holds its entries as three slots each: object, deleter, context; a null
-  // deleter means Policy::return_to_system.
-  static constexpr std::size_t retire_slots = 3;
-
-  void push_retired(void* obj, retire_fn fn, void* context, source_location loc) noexcept {
-    if (rel_filling_ == nullptr) {
-      rel_filling_ = take_set(rel_available_, retire_slots * opts_.release_set_size, "ssmem_release");
-    }
-    rel_filling_->push(obj);
-    rel_filling_->push(reinterpret_cast<void*>(fn));
-    rel_filling_->push(context);
-    ++stats_.released;
-    if (rel_filling_->full()) {
-      set* s = rel_filling_;
-      rel_filling_ = nullptr;
-      seal(s, rel_unstamped_, "ssmem_release");
-    }
+  void push_retired(void* obj, retire_fn fn, void* context, const char* api, source_location loc) noexcept {
+    if (releases_.push(obj, fn, context, api) && unstamped_objects() >= due_) stamp_or_defer(api);
     // One collected entry goes back per release: the caller's next malloc finds warm memory
     // where a burst of thousands of cold frees would leave it a cold free list.
-    if (!rel_collected_.empty()) give_back_one();
+    if (releases_.has_collected()) releases_.give_back_one();
     // A release is a free step: the same timestamp policy applies.
     if (bump_on_free_) self_.bump(loc);
   }
@@ -256,50 +230,49 @@ class basic_allocator {
  public:
   /// The counters; reads the domain's versions for blocking_slot.
   allocator_stats stats() const noexcept {
-    allocator_stats s = stats_;
-    if (const set* oldest = pending_.front(); oldest != nullptr) {
+    allocator_stats s;
+    s.allocated = stats_.allocated;
+    s.reused = stats_.reused;
+    s.freed = stats_.freed;
+    s.collected = stats_.collected;
+    s.stamps = stats_.stamps;
+    s.probes = stats_.probes;
+    s.deferred = stats_.deferred;
+    s.yields = stats_.yields;
+    if (const set* oldest = frees_.pending_front(); oldest != nullptr) {
       s.oldest_pending_age = stats_.stamps + stats_.deferred - oldest->stamp_seq();
       s.blocking_slot = domain_.first_blocker(oldest->clock());
     }
-    s.object_size = object_size_;
-    s.pending = unstamped_.objects() + pending_.objects() + (filling_ != nullptr ? filling_->count() : 0);
-    s.pending_sets = pending_.size();
+    s.object_size = object_size();
+    s.bytes_reserved = carver_.bytes_reserved();
+    s.chunks = carver_.chunks();
+    s.pending = frees_.unstamped_slots() + frees_.pending_slots() + frees_.filling_slots();
+    s.pending_sets = frees_.pending_sets();
     s.reusable = static_cast<std::size_t>(stats_.collected - stats_.reused);
-    std::size_t collected_slots = 0;
-    for (const set* c = rel_collected_.top(); c != nullptr; c = c->next()) collected_slots += c->count();
-    s.release_pending = (rel_unstamped_.objects() + rel_pending_.objects() + collected_slots +
-                         (rel_filling_ != nullptr ? rel_filling_->count() : 0)) / retire_slots;
-    s.unstamped = unstamped_.objects() + rel_unstamped_.objects() / retire_slots;
+    s.released = releases_.released();
+    s.returned = releases_.returned();
+    s.release_pending = releases_.waiting_entries();
+    s.unstamped = unstamped_objects();
     return s;
   }
 
   // Diagnostics (owner only): the current filling set, the stamped queue oldest first, the
   // collected sets and the recycled ones.
   /// The set being filled, or nullptr.
-  const set* filling_set() const noexcept { return filling_; }
+  const set* filling_set() const noexcept { return frees_.filling(); }
   /// The oldest full set waiting for a stamp (list continues through next()).
-  const set* unstamped_front() const noexcept { return unstamped_.front(); }
+  const set* unstamped_front() const noexcept { return frees_.unstamped_front(); }
   /// The oldest stamped set waiting (list continues through next()).
-  const set* pending_front() const noexcept { return pending_.front(); }
+  const set* pending_front() const noexcept { return frees_.pending_front(); }
   /// The top collected set (list continues through next()).
   const set* collected_top() const noexcept { return collected_.top(); }
   /// The top recycled empty set (list continues through next()).
-  const set* available_top() const noexcept { return available_.top(); }
+  const set* available_top() const noexcept { return frees_.available_top(); }
   /// Number of collected sets.
   std::size_t collected_sets() const noexcept { return collected_.size(); }
 
  private:
-  struct alignas(64) chunk_header {
-    chunk_header* next;
-    std::size_t bytes;
-  };
-  static constexpr std::size_t chunk_payload_offset = 64;
-
-  [[gnu::noinline]] void retire_collected_top() noexcept {
-    set* cs = collected_.pop();
-    cs->recycle();
-    available_.push(cs);
-  }
+  [[gnu::noinline]] void retire_collected_top() noexcept { frees_.recycle(collected_.pop()); }
 
   // allocate() off its fast paths: the last object of a collected set (the set is retired),
   // zeroing, a new chunk. Like the other cold paths it takes no caller
@@ -309,13 +282,13 @@ class basic_allocator {
     set* cs = collected_.top();
     if (cs != nullptr) {
       obj = cs->pop();
-      if constexpr (has_poison) Policy::unpoison(obj, object_size_);
+      if constexpr (has_poison) Policy::unpoison(obj, object_size());
       ++stats_.reused;
       if (cs->empty()) retire_collected_top();
       // Fresh chunk memory is zero already (Policy::map_chunk's contract).
-      if (opts_.zero_memory) std::memset(obj, 0, object_size_);
+      if (opts_.zero_memory) std::memset(obj, 0, object_size());
     } else {
-      obj = carve();
+      obj = carver_.carve();
     }
     if (obj == nullptr) return nullptr;
     if constexpr (detail::checked) detail::checked_registry::instance().on_allocate(obj, "ssmem_alloc");
@@ -324,85 +297,33 @@ class basic_allocator {
     return obj;
   }
 
-  // Carves the next object from the current chunk (a new chunk when it is used up);
-  // allocate() inlines the check of its room.
-  [[gnu::always_inline]] void* carve() noexcept {
-    if (static_cast<std::size_t>(end_ - cur_) < object_size_ || cur_ == nullptr) {
-      if (object_size_ == 0) object_size_ = normalize_object_size(1);
-      if (!new_chunk()) return nullptr;
-    }
-    void* obj = cur_;
-    cur_ += object_size_;
-    return obj;
-  }
-
-  // A chunk of next_chunk_ bytes; if that cannot be mapped (address space or memory
-  // exhausted), half as much, and so on down to what one object needs; false only when even
-  // that fails. After a fallback the sizes go on from the one that worked.
-  [[gnu::noinline]] bool new_chunk() noexcept {
-    if (object_size_ > std::size_t(-1) - chunk_payload_offset) return false;
-    const std::size_t need = chunk_payload_offset + object_size_;
-    std::size_t bytes = next_chunk_ < need ? need : next_chunk_;
-    void* mem;
-    bool fell_back = false;
-    while ((mem = Policy::map_chunk(bytes, opts_.huge_pages)) == nullptr) {
-      if (bytes == need) return false;
-      bytes = bytes / 2 < need ? need : bytes / 2;
-      fell_back = true;
-    }
-    if (fell_back) next_chunk_ = bytes;
-    auto* c = new (mem) chunk_header{chunks_, bytes};
-    chunks_ = c;
-    if constexpr (detail::checked) {
-      detail::checked_registry::instance().add_chunk(c, bytes, chunk_payload_offset, object_size_);
-    }
-    cur_ = static_cast<char*>(mem) + chunk_payload_offset;
-    end_ = static_cast<char*>(mem) + bytes;
-    stats_.bytes_reserved += bytes;
-    ++stats_.chunks;
-    if (!fell_back && opts_.chunk_doubling && next_chunk_ < opts_.chunk_size_max) {
-      next_chunk_ = next_chunk_ * 2 > opts_.chunk_size_max ? opts_.chunk_size_max : next_chunk_ * 2;
-    }
-    return true;
-  }
-
-  [[gnu::noinline]] set* take_set(set_stack<Policy>& from, std::size_t capacity, const char* api) noexcept {
-    if (!from.empty()) return from.pop();
-    set* s = set::create(capacity);
-    if (s == nullptr) detail::fatal(api, "out of memory for free-set bookkeeping");
-    return s;
-  }
-
-  // A full set (free or release) waits unstamped in `queue` until the full sets hold
-  // options::stamp_batch free sets' worth of objects together; then stamp_or_defer() runs. A set stamped later
-  // than the moment it filled is no less safe: its clock is read after a heavy fence that
-  // follows every unlink of its objects, which is all I1 needs (docs/design.md §4).
-  // The cold paths take no caller location: a checker's report names the snapshot's line
-  // here. Passing the caller's location down would make deallocate() build it on every call
-  // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
-  [[gnu::noinline]] void seal(set* s, set_queue<Policy>& queue, const char* api) noexcept {
-    queue.push_back(s);
-    if (unstamped_objects() >= due_) stamp_or_defer(api);
-  }
-
-  // Objects in full sets waiting for a stamp, freed and released (retired) alike.
+  // Objects in full sets waiting for a stamp, freed and released (retired) alike: the batch
+  // rule counts both (a release set's entry counts as one object).
   std::size_t unstamped_objects() const noexcept {
-    return unstamped_.objects() + rel_unstamped_.objects() / retire_slots;
+    return frees_.unstamped_slots() + releases_.unstamped_entries();
   }
 
+  // Full sets (free and release) wait unstamped until they hold options::stamp_batch free
+  // sets' worth of objects together (due_); then this runs. A set stamped later than the
+  // moment it filled is no less safe: its clock is read after a heavy fence that follows
+  // every unlink of its objects, which is all I1 needs (docs/design.md §4).
+  //
   // At most one generation of stamped sets waits at a time. First a probe (versions read
   // with no fence) collects every stamped set it dominates; if one is still held back, a
   // stamp now would collect nothing later that the next one will not, so the heavy fence is
   // put off (a descheduled or idle thread costs no fences, only memory). Otherwise one heavy
   // fence and one snapshot stamp every waiting full set, free and release alike.
-  void stamp_or_defer(const char* api) noexcept {
-    if (!pending_.empty() || !rel_pending_.empty()) {
+  // The cold paths take no caller location: a checker's report names the snapshot's line
+  // here. Passing the caller's location down would make deallocate() build it on every call
+  // for this rarely taken, out-of-line call (docs/benchmarks.md: 5 instructions per pair).
+  [[gnu::noinline]] void stamp_or_defer(const char* api) noexcept {
+    if (frees_.has_pending() || releases_.has_pending()) {
       if (!domain_.read_versions(clock_, source_location::current())) {
         detail::fatal(api, "out of memory for a vector clock");
       }
       ++stats_.probes;
       collect(clock_);
-      if (!pending_.empty() || !rel_pending_.empty()) {
+      if (frees_.has_pending() || releases_.has_pending()) {
         ++stats_.deferred;
         // The next try after one more free set's worth (with stamp_batch 0: the next full
         // set), not at every small release set: probes and yields stay rare.
@@ -425,47 +346,15 @@ class basic_allocator {
     }
     ++stats_.stamps;
     due_ = opts_.stamp_batch * opts_.free_set_size;
-    stamp_all(unstamped_, pending_, api);
-    // A release set that is not full yet goes with the stamp too: released memory never
-    // waits for more releases to fill its set, only for the batches (rare, large releases).
-    if (rel_filling_ != nullptr && !rel_filling_->empty()) {
-      rel_unstamped_.push_back(rel_filling_);
-      rel_filling_ = nullptr;
-    }
-    stamp_all(rel_unstamped_, rel_pending_, api);
+    frees_.stamp(clock_, stats_.stamps + stats_.deferred, api);
+    releases_.stamp(clock_, stats_.stamps + stats_.deferred, api);
   }
 
-  // I4: every waiting set gets the stamp's clock before it is queued for collection.
-  void stamp_all(set_queue<Policy>& from, set_queue<Policy>& to, const char* api) noexcept {
-    while (!from.empty()) {
-      set* s = from.pop_front();
-      if (!s->clock().assign(clock_)) detail::fatal(api, "out of memory for a vector clock");
-      s->set_stamp_seq(stats_.stamps + stats_.deferred);
-      to.push_back(s);
-    }
-  }
-
-  // Collects, oldest first, every stamped set that `newest` dominates; stops at the first one
-  // it does not (monotone: older clocks are entrywise no greater, see free_set.hpp I4).
+  // Collects, oldest first, every stamped set that `newest` dominates: free sets become
+  // reusable, release sets go to the release queue's give-back.
   void collect(const vector_clock<Policy>& newest) noexcept {
-    while (!pending_.empty() && newest.newer_than(pending_.front()->clock())) {
-      make_reusable(pending_.pop_front());
-    }
-    // Release sets: what an earlier collection left goes back now. The newly collected
-    // entries are given back one per release (push_retired), as many as the releases made
-    // since the last stamp (the rate to expect until the next collection); the rest at once,
-    // so that an allocator that rarely releases holds nothing back.
-    while (!rel_collected_.empty()) give_back(rel_collected_.pop());
-    std::size_t collected = 0;
-    set_stack<Policy> newest_first;
-    while (!rel_pending_.empty() && newest.newer_than(rel_pending_.front()->clock())) {
-      collected += rel_pending_.front()->count() / retire_slots;
-      newest_first.push(rel_pending_.pop_front());
-    }
-    while (!newest_first.empty()) rel_collected_.push(newest_first.pop());  // oldest on top
-    const std::size_t releasing =
-        (rel_unstamped_.objects() + (rel_filling_ != nullptr ? rel_filling_->count() : 0)) / retire_slots;
-    for (; collected > releasing; --collected) give_back_one();
+    while (set* s = frees_.pop_collectable(newest)) make_reusable(s);
+    releases_.collect(newest);
   }
 
   // A collected set: its objects are reusable. No thread may touch them until allocate()
@@ -473,100 +362,35 @@ class basic_allocator {
   void make_reusable(set* s) noexcept {
     stats_.collected += s->count();
     if constexpr (has_poison) {
-      for (std::size_t i = 0; i < s->count(); ++i) Policy::poison(s->at(i), object_size_);
+      for (std::size_t i = 0; i < s->count(); ++i) Policy::poison(s->at(i), object_size());
     }
     collected_.push(s);
   }
   static constexpr bool has_yield = requires { Policy::yield(); };
-  static constexpr bool has_prefetch = requires(const void* p) { Policy::prefetch_for_return(p); };
   static constexpr bool has_poison = requires(const void* p, std::size_t n) {
     Policy::poison(p, n);
     Policy::unpoison(p, n);
   };
 
-  // An entry of a collected release set: its deleter runs (I1 holds for it as for a reuse:
-  // the deleter's writes come after the heavy fence of the set's stamp and after every
-  // version change it waited for), or the object goes back to the system. Any time after
-  // the collection is as safe as the collection itself.
-  void give_back_entry(set* s) noexcept {
-    void* context = s->pop();
-    auto fn = reinterpret_cast<retire_fn>(s->pop());
-    void* obj = s->pop();
-    ++stats_.returned;
-    if (fn == nullptr) {
-      Policy::return_to_system(obj);
-    } else {
-      fn(obj, context);
-    }
-  }
-
-  // The oldest collected release set gives back one entry; emptied, it is recycled. The entry
-  // `prefetch_distance` calls ahead is warmed first: it was retired a batch ago (cold).
-  void give_back_one() noexcept {
-    set* s = rel_collected_.top();
-    if constexpr (has_prefetch) {
-      constexpr std::size_t prefetch_distance = 8;
-      if (s->count() > retire_slots * (prefetch_distance + 1)) {
-        Policy::prefetch_for_return(s->at(s->count() - retire_slots * (prefetch_distance + 1)));
-      }
-    }
-    give_back_entry(s);
-    if (s->empty()) {
-      rel_collected_.pop();
-      s->recycle();
-      rel_available_.push(s);
-    }
-  }
-
-  // A collected release set, all its entries at once.
-  void give_back(set* s) noexcept {
-    while (!s->empty()) give_back_entry(s);
-    s->recycle();
-    rel_available_.push(s);
-  }
-
-  void drain_release_queue_all() noexcept {
-    while (!rel_collected_.empty()) give_back(rel_collected_.pop());
-    while (!rel_pending_.empty()) give_back(rel_pending_.pop_front());
-    while (!rel_unstamped_.empty()) give_back(rel_unstamped_.pop_front());
-    if (rel_filling_ != nullptr) {
-      set* s = rel_filling_;
-      rel_filling_ = nullptr;
-      give_back(s);
-    }
-  }
-
-  static void destroy_sets(set*& s) noexcept {
-    if (s != nullptr) set::destroy(s);
-    s = nullptr;
-  }
-
+  chunk_carver<Policy> carver_;  // first: destroyed last (the chunks outlive every set)
   domain_type& domain_;
   record& self_;
   options opts_;
   // Decoded from opts_.bump_on once: the fast path tests one flag.
   bool bump_on_alloc_ = opts_.bump_on == ts_policy::on_alloc || opts_.bump_on == ts_policy::both;
   bool bump_on_free_ = opts_.bump_on == ts_policy::on_free || opts_.bump_on == ts_policy::both;
-  std::size_t object_size_;
-  std::size_t next_chunk_;
-  char* cur_ = nullptr;
-  char* end_ = nullptr;
-  chunk_header* chunks_ = nullptr;
-  set* filling_ = nullptr;
-  set_queue<Policy> unstamped_;      // full free sets waiting for a stamp, oldest first
-  set_queue<Policy> pending_;        // stamped free sets waiting for a newer clock
-  set_stack<Policy> collected_;
-  set_stack<Policy> available_;
-  set* rel_filling_ = nullptr;
-  set_queue<Policy> rel_unstamped_;
-  set_queue<Policy> rel_pending_;
-  set_stack<Policy> rel_collected_;  // collected, oldest on top, given back an entry per release
-  set_stack<Policy> rel_available_;
+  set_pipeline<Policy> frees_;
+  set_stack<Policy> collected_;  // collected free sets: reusable objects
+  release_queue<Policy> releases_;
   vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
   // Unstamped objects at which stamp_or_defer() runs next: a batch, or after a put-off
   // stamp one more free set's worth.
   std::size_t due_ = 0;
-  allocator_stats stats_;
+  // The counters this part keeps (the parts keep theirs; stats() puts them together).
+  struct counters {
+    std::uint64_t allocated = 0, reused = 0, freed = 0, collected = 0;
+    std::uint64_t stamps = 0, probes = 0, deferred = 0, yields = 0;
+  } stats_;
 };
 
 }  // namespace ssmem

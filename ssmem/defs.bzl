@@ -11,6 +11,7 @@ a C program built with `bazel build`/`bazel run` would otherwise link an unoptim
 
 ALGORITHM_HEADERS = [
     "allocator.hpp",
+    "chunk_carver.hpp",
     "detail/checked.hpp",
     "detail/report.hpp",
     "detail/source_location.hpp",
@@ -19,6 +20,8 @@ ALGORITHM_HEADERS = [
     "fwd.hpp",
     "options.hpp",
     "policy.hpp",
+    "release_queue.hpp",
+    "set_pipeline.hpp",
     "thread_record.hpp",
     "vector_clock.hpp",
 ]

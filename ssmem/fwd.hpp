@@ -7,8 +7,12 @@
 //   vector_clock.hpp    vector_clock<Policy>            strict entrywise comparison         I3
 //   free_set.hpp        free_set<Policy>, set_queue,    freed objects + their stamp         I4
 //                       set_stack
-//   allocator.hpp       basic_allocator<Policy>,        one object size, one owner thread;
+//   set_pipeline.hpp    set_pipeline<Policy>            sets: filling, unstamped, pending   I4
+//   chunk_carver.hpp    chunk_carver<Policy>            fresh objects carved from chunks
+//   release_queue.hpp   release_queue<Policy>,          released/retired entries, given back
 //                       retire_fn                       deferred destruction's deleter
+//   allocator.hpp       basic_allocator<Policy>         one object size, one owner thread:
+//                                                       the parts above, and the stamping
 //   options.hpp         options, ts_policy, allocator_stats
 //   ssmem.hpp           domain, thread_scope (re-entrant), allocator, object_pool<T>
 //                       (C++ API, native)
@@ -31,6 +35,9 @@ template <class Policy> class thread_record;
 template <class Policy> class basic_domain;
 template <class Policy> class vector_clock;
 template <class Policy> class free_set;
+template <class Policy> class set_pipeline;
+template <class Policy> class chunk_carver;
+template <class Policy> class release_queue;
 template <class Policy> class basic_allocator;
 struct options;
 struct allocator_stats;

@@ -8,7 +8,10 @@
 # Binary compatibility: OLD_PROGRAM.c, declared as against the original ssmem.h (128-byte
 # allocators), must fail to link against each archive, naming the mismatch (ssmem.h).
 # Usage: c_link_test.sh PROGRAM.c OLD_PROGRAM.c HEADER_DIR ARCHIVE...
+# CC and NM in the environment replace cc and nm (the Makefile's plain build, CMake's ctest).
 set -euo pipefail
+cc="${CC:-cc}"
+nm="${NM:-nm}"
 program="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 old_program="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
 headers="$(cd "$3" && pwd)"
@@ -26,15 +29,15 @@ for archive in "$@"; do
   echo "== ${archive}"
   # Undefined symbols that only libstdc++/libsupc++ define: mangled C++ names (_Z...) and the
   # C++ ABI entry points (__cxa_*, __gxx_*), except __cxa_atexit/__cxa_finalize (glibc).
-  cxx="$(nm -u "${dir}/libssmem.a" | awk '{print $NF}' |
+  cxx="$(${nm} -u "${dir}/libssmem.a" | awk '{print $NF}' |
          grep -E '^(_Z|__cxa_|__gxx_|_Unwind_)' | grep -vxE '__cxa_atexit|__cxa_finalize' || true)"
   [[ -z "${cxx}" ]] || fail "${archive} needs the C++ runtime:"$'\n'"${cxx}"
   for extra in "" "-lm -lrt"; do
-    line="cc -std=c11 -I${headers} prog.c -L${dir} -lssmem -lpthread ${extra}"
+    line="${cc} -std=c11 -I${headers} prog.c -L${dir} -lssmem -lpthread ${extra}"
     echo "\$ ${line}"
     cp "${program}" "${tmp}/prog.c"
-    # shellcheck disable=SC2086  # ${extra} is two words
-    if ! (cd "${tmp}" && cc -std=c11 -Wall -Wextra -Werror "-I${headers}" prog.c "-L${dir}" \
+    # shellcheck disable=SC2086  # ${extra} is two words; ${cc} may carry arguments
+    if ! (cd "${tmp}" && ${cc} -std=c11 -Wall -Wextra -Werror "-I${headers}" prog.c "-L${dir}" \
             -lssmem -lpthread ${extra} -o prog); then
       fail "link failed: ${line}"
       continue
@@ -42,7 +45,8 @@ for archive in "$@"; do
     if ! (cd "${tmp}" && SSMEM_QUIET=1 ./prog); then fail "the program failed (${archive})"; fi
   done
   cp "${old_program}" "${tmp}/old.c"
-  if out="$(cd "${tmp}" && cc -std=c11 old.c "-L${dir}" -lssmem -lpthread -o old 2>&1)"; then
+  # shellcheck disable=SC2086
+  if out="$(cd "${tmp}" && ${cc} -std=c11 old.c "-L${dir}" -lssmem -lpthread -o old 2>&1)"; then
     fail "a program compiled against the original ssmem.h linked against ${archive}"
   elif ! grep -q "SSMEM_ERROR_compiled_against_another_ssmem_h__recompile_against_this_one" <<<"${out}"; then
     fail "the link of a program compiled against the original ssmem.h failed without naming why: ${out}"
@@ -52,4 +56,4 @@ for archive in "$@"; do
   fi
 done
 [[ ${failures} -eq 0 ]] || { echo "${failures} failure(s)"; exit 1; }
-echo "$(cc --version | head -1): $# archive(s) linked into a C program without libstdc++, and ran"
+echo "$(${cc} --version | head -1): $# archive(s) linked into a C program without libstdc++, and ran"

@@ -102,10 +102,12 @@ for f in "${headers}"/detail/*.hpp; do
 done
 
 # Forwarding headers: the original is used as #include <ssmem.h> with -I.../include.
+# CMakeLists.txt writes the same from cmake/forward.h.in, and ssmem.pc below from
+# cmake/ssmem.pc.in (//tools:no_bazel_build_test compares the installed files).
 for name in ssmem.h ssmem.hpp; do
   guard="SSMEM_FORWARD_$(tr 'a-z.' 'A-Z_' <<<"${name}")"
   cat >"${incdir}/${name}.tmp" <<HDR
-/* Installed by ssmem's //:install: forwards to ssmem/${name}, so that both
+/* Installed by ssmem: forwards to ssmem/${name}, so that both
    #include <${name}> (as with the original ssmem) and #include <ssmem/${name}> work. */
 #ifndef ${guard}
 #define ${guard}
@@ -119,7 +121,8 @@ done
 put "${lib}" "${libdir}/libssmem.a"
 
 # libssmem.a needs only libc and threads (no C++ runtime): the original's link line. A C++
-# program gets libstdc++ from the c++ driver, as always.
+# program gets libstdc++ from the c++ driver, as always. Version: SSMEM_VERSION of
+# tools/library.mk.
 cat >"${libdir}/pkgconfig/ssmem.pc.tmp" <<PC
 prefix=${prefix}
 exec_prefix=\${prefix}

@@ -21,6 +21,19 @@
 // Optional, for a peer whose loops are not C++ (ssmem-c, ssmem_c.hpp): A::thread may have
 // pair_batch(n) and S::thread swap_batch(slots, nslots, rng, n); the workload then hands it each
 // batch of its loop body instead of calling allocate/deallocate or alloc/protect/retire.
+//
+// Optional, on A::thread and S::thread alike (workloads.hpp detects them):
+//   void t.stall(std::chrono::microseconds d)   W5: sleep d where this peer's programs block.
+//       Without it the workload sleeps registered and holding collection back in the peer's
+//       sense: W1 between allocate() and deallocate() of one object; W2 between begin() and
+//       end() with a protected reference (a ck-epoch section, a urcu read-side section or
+//       qsbr without a quiescent state, a libcds hazard, ssmem online with its version
+//       unchanged). A peer whose threads are offline between operations (ssmem-offline,
+//       ssmem_offline.hpp) sleeps there.
+//   void t.report(counters&)                  its own counters at the end of the run (summed
+//       over the workers into throughput.csv's `counters` column), e.g. ssmem's stats
+//   long long t.pending_bound()               this worker's share of the bound on pending
+//       objects that the peer promises (summed: the `pending_bound` column); -1: none
 #ifndef SSMEM_BENCH_PEERS_COMMON_HPP
 #define SSMEM_BENCH_PEERS_COMMON_HPP
 

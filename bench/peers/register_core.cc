@@ -1,4 +1,4 @@
-// Registers ssmem (C++ and C API), leak and the allocators of W1.
+// Registers ssmem (C++ and C API, and its variants), leak and the allocators of W1.
 #include <string>
 
 #include "bench/peers.hpp"
@@ -9,6 +9,7 @@
 #include "bench/peers/mimalloc.hpp"
 #include "bench/peers/ssmem.hpp"
 #include "bench/peers/ssmem_c.hpp"
+#include "bench/peers/ssmem_offline.hpp"
 #include "bench/peers/tcmalloc.hpp"
 #include "bench/workloads.hpp"
 
@@ -40,12 +41,20 @@ void register_core(registry& r) {
   r.peers.push_back({"ssmem-unbatched",
                      "ssmem stamping every full set at once (stamp_batch = 0, the original's rule and this "
                      "library's before batches: one membarrier per 507 frees or per 3 releases)",
-                     pair_fn<ssmem_allocator<ssmem::ts_policy::both, true>>(), swap_fn<ssmem_scheme<true>>(),
-                     set_fn<ssmem_scheme<true>>(), release_fn<ssmem_scheme<true>>()});
+                     pair_fn<ssmem_allocator<ssmem_unbatched>>(), swap_fn<ssmem_scheme<ssmem_unbatched>>(),
+                     set_fn<ssmem_scheme<ssmem_unbatched>>(), release_fn<ssmem_scheme<ssmem_unbatched>>()});
   r.peers.push_back({"ssmem-retire",
                      "W4: ssmem's deferred destruction, allocator::retire(p, fn, ctx) with a deleter that "
                      "calls free() (the counterpart of ck_epoch_call / call_rcu); otherwise as ssmem",
-                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<false, true>>()});
+                     nullptr, nullptr, nullptr, release_fn<ssmem_scheme<ssmem_retire>>()});
+  // A variant of the ssmem peer is its header (a struct over peers::ssmem_variant) and an
+  // entry here; issue 18's ssmem-section will be one, next to this one.
+  r.peers.push_back({"ssmem-offline",
+                     "W2-W3, W5 over W2: ssmem whose threads are offline between operations "
+                     "(thread_scope::online() / offline() around each, bump_on = none); its stalling "
+                     "thread sleeps offline. Today's API for what issue 18's critical sections do",
+                     nullptr, swap_fn<ssmem_scheme<ssmem_offline>>(), set_fn<ssmem_scheme<ssmem_offline>>(),
+                     nullptr});
   r.peers.push_back({"freelist", "W1 reference: a bare thread-local LIFO free list (no reclamation)",
                      pair_fn<freelist_allocator>(), nullptr, nullptr, nullptr});
   r.peers.push_back({"glibc", "W1: glibc malloc/free (the process's malloc; checked at start-up)",

@@ -11,6 +11,8 @@ void bench_ssmem_c_term(void) { ssmem_term(); }
 
 void* bench_ssmem_c_alloc(ssmem_allocator_t* a, size_t size) { return ssmem_alloc(a, size); }
 
+void bench_ssmem_c_free(ssmem_allocator_t* a, void* obj) { ssmem_free(a, obj); }
+
 void bench_ssmem_c_pair_loop(ssmem_allocator_t* a, size_t size, unsigned long long n) {
   for (unsigned long long k = 0; k < n; ++k) {
     void* o = ssmem_alloc(a, size);

@@ -21,6 +21,8 @@ void bench_ssmem_c_init(ssmem_allocator_t* a, int id);
 void bench_ssmem_c_term(void);
 /** ssmem_alloc(a, size), for set-up outside the measured loops. */
 void* bench_ssmem_c_alloc(ssmem_allocator_t* a, size_t size);
+/** ssmem_free(a, obj), for the stall scenario outside the measured loops. */
+void bench_ssmem_c_free(ssmem_allocator_t* a, void* obj);
 /** W1: `n` iterations of: allocate `size` bytes, write the iteration's low byte into the
    object, let the pointer escape, free it (the body of run_pair in workloads.hpp). */
 void bench_ssmem_c_pair_loop(ssmem_allocator_t* a, size_t size, unsigned long long n);

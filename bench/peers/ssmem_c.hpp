@@ -3,13 +3,16 @@
 // index as id, the default timestamp policy) in the process's default domain, and runs the
 // W1 / W2 loop body in C (pair_batch / swap_batch: the workloads hand the batch over), so
 // every ssmem_alloc and ssmem_free is a call into the library as in a C program. The C API
-// has no counters to read: no pending count (n/a in the report).
+// has no counters to read: no pending count (n/a in the report). The stall scenario (W5)
+// sleeps between an ssmem_alloc and its ssmem_free: registered, online, its version unchanged.
 #ifndef SSMEM_BENCH_PEERS_SSMEM_C_HPP
 #define SSMEM_BENCH_PEERS_SSMEM_C_HPP
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <thread>
 
 #include "bench/peers/common.hpp"
 #include "bench/peers/ssmem_c.h"
@@ -25,6 +28,13 @@ class ssmem_c_thread {
   ssmem_c_thread(const ssmem_c_thread&) = delete;
   ssmem_c_thread& operator=(const ssmem_c_thread&) = delete;
   ssmem_allocator_t* get() { return &a_; }
+  /// W5: sleeps `d` holding one object of `size` bytes.
+  void stall(std::size_t size, std::chrono::microseconds d) {
+    void* o = bench_ssmem_c_alloc(&a_, size);
+    if (o == nullptr) std::abort();
+    std::this_thread::sleep_for(d);
+    bench_ssmem_c_free(&a_, o);
+  }
 
  private:
   ssmem_allocator_t a_;
@@ -42,6 +52,7 @@ struct ssmem_c_allocator {
     thread(global&, unsigned index, std::size_t size) : c_(index), size_(size) {}
     /// `n` iterations of the W1 body, in C.
     void pair_batch(unsigned n) { bench_ssmem_c_pair_loop(c_.get(), size_, n); }
+    void stall(std::chrono::microseconds d) { c_.stall(size_, d); }
     long long pending() const { return -1; }
 
    private:
@@ -76,6 +87,7 @@ struct ssmem_c_scheme {
       static_assert(sizeof(std::atomic<Node*>) == sizeof(Node*) && std::atomic<Node*>::is_always_lock_free);
       return bench_ssmem_c_swap_loop(c_.get(), static_cast<void*>(slots), nslots, &r.state(), n);
     }
+    void stall(std::chrono::microseconds d) { c_.stall(bytes_, d); }
     void dispose_now(void*) {}  // chunk memory goes with the allocator (ssmem_term)
     void idle() {}
     long long pending() const { return -1; }

@@ -62,6 +62,8 @@ struct scenario_config {
   unsigned free_records = 0;      ///< records registered and left again in before(): adoptable
   unsigned expected_records = 0;  ///< register_race: records in the domain at the end (0: any)
   bool membership_check = true;   ///< register_race: run world::check_membership in after()
+  bool registration_only = false; ///< register_race: no slot, no collection: every thread only
+                                  ///< registers (and leaves, rejoins) as its roles say
 };
 
 /// Shared setup of every scenario: N threads, each with a record and an allocator.
@@ -112,7 +114,8 @@ class world {
 
   /// Membership (run after every thread finished): the records' indices are unique and
   /// contiguous (head.index, ..., 1, 0 down the list: I2), there are `expected` of them (0: any
-  /// number), every registered thread owns a record of the list that is in use, and no two
+  /// number), every registered thread owns a record of the list that is in use and online
+  /// (registration takes it online: an offline record is ignored by every clock), and no two
   /// registered threads own the same one. A slot shared by two records would let one of them
   /// mask the other in every clock.
   void check_membership(unsigned expected) {
@@ -134,6 +137,7 @@ class world {
       bool listed = false;
       for (record* r = head; r != nullptr; r = r->next()) listed = listed || r == rec_[t];
       Policy::check(listed, "membership: a registered thread's record is not in the domain");
+      Policy::check(rec_[t]->is_online(), "membership: a registered thread's record is offline");
       for (std::size_t u = 0; u < t; ++u) {
         Policy::check(!registered_[u] || rec_[u] != rec_[t],
                       "membership: two registered threads own the same record");
@@ -534,6 +538,8 @@ class membership_race {
 /// S0 has moved on; stamp S1), allocate: A again if S0 was collected, a write that Relacy
 /// checks against every reader's read of A. After the run, world::check_membership: indices
 /// unique and contiguous, expected_records records, one record per registered thread.
+/// registration_only leaves out the slot and the collection: the threads only register, leave
+/// and rejoin, and the membership check is the property (small enough for a full search).
 template <class Policy, std::size_t N>
 class register_race {
   static_assert(N == 2 || N == 3, "register_race: one writer, one or two readers");
@@ -550,12 +556,22 @@ class register_race {
       if (!in_run(t)) w_.join(t, t == writer);
     }
     w_.add_free_records(w_.cfg().free_records);  // after the joins: nobody adopts them here
+    if (w_.cfg().registration_only) return;
     if (!in_run(writer)) publish_a(std::memory_order::relaxed);  // relaxed: before the threads
   }
 
   void thread(std::size_t t) {
     const scenario_config& c = w_.cfg();
     const int ti = static_cast<int>(t);
+    if (c.registration_only) {
+      if (in_run(t)) w_.join(t, false);
+      if (ti == c.rejoiner) {
+        w_.leave(t);
+        w_.join(t, false);
+      }
+      if (ti == c.leaver) w_.leave(t);
+      return;
+    }
     if (t == writer) {
       if (in_run(t)) {
         w_.join(t);
@@ -577,7 +593,11 @@ class register_race {
 
   void after() {
     if (w_.cfg().membership_check) w_.check_membership(w_.cfg().expected_records);
-    finish_slot_scenario(w_, slot_);
+    if (w_.cfg().registration_only) {
+      w_.teardown();
+    } else {
+      finish_slot_scenario(w_, slot_);
+    }
   }
 
  private:

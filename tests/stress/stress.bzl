@@ -45,7 +45,8 @@ SANITIZERS = {
 
 ALL_SANITIZERS = ["plain", "tsan", "asan", "ubsan"]
 
-_LIB_SRCS = ["//ssmem:ssmem.cc", "//tests/stress:sanitizer_defaults.cc"]
+_LIB_SRCS = ["//ssmem:ssmem.cc"]
+_DEFAULTS_SRCS = ["//tests/stress:sanitizer_defaults.cc"]
 _LIB_DEPS = ["//ssmem:headers"]
 _RUNNER = "//tests/stress:run_under.sh"
 
@@ -53,11 +54,11 @@ def _compatible(san):
     """The variant `san` runs by default and under its own whole-tree configuration only."""
     return skip_under_sanitizer_config(keep = san if san in WHOLE_TREE_SANITIZERS else None)
 
-def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule):
+def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule, lib_srcs = _LIB_SRCS):
     s = SANITIZERS[san]
     testonly_rule(
         name = name,
-        srcs = srcs + _LIB_SRCS,
+        srcs = srcs + lib_srcs + _DEFAULTS_SRCS,
         copts = s.copts + copts + ['-DSSMEM_STRESS_SANITIZER=\\"%s\\"' % san],
         defines = defines,
         linkopts = s.linkopts + ["-lpthread"],
@@ -118,7 +119,8 @@ def negative_control_test(
         copts = [],
         size = "medium",
         timeout = "short",
-        env = {}):
+        env = {},
+        tags = []):
     """A deliberately broken build that must fail: passes only if every run fails with output
     matching `expect[sanitizer]` (an extended regular expression).
 
@@ -126,7 +128,7 @@ def negative_control_test(
       name: base name; targets are <name>_<sanitizer>.
       srcs: the workload's sources.
       mutant: the number of the mutant (verification/mutants) that the test and the library
-        are built on instead of the shipped algorithm headers.
+        are built on (its copy of ssmem.cc, and of every header) instead of the shipped ones.
       expect: dict sanitizer -> regular expression the failing run's output must match.
       sanitizers: which variants to emit.
       runs: how many times each variant runs the binary (each run must fail).
@@ -135,11 +137,13 @@ def negative_control_test(
       size: Bazel test size.
       timeout: Bazel test timeout.
       env: environment of the runs.
+      tags: extra tags for every variant.
     """
     m = mutant_build(mutant)
     for san in sanitizers:
         binary = "%s_%s_bin" % (name, san)
-        _variant_binary(binary, san, srcs, deps + m.deps, copts + m.copts, m.defines, native.cc_binary)
+        _variant_binary(binary, san, srcs, deps + m.deps, copts + m.api_copts, m.defines, native.cc_binary,
+                        lib_srcs = m.library_srcs)
         native.sh_test(
             name = "%s_%s" % (name, san),
             size = size,
@@ -156,6 +160,6 @@ def negative_control_test(
             ],
             data = [":" + binary],
             env = env,
-            tags = [san, "stress", "negative_control"],
+            tags = tags + [san, "stress", "negative_control"],
             target_compatible_with = _compatible(san),
         )

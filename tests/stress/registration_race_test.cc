@@ -70,8 +70,7 @@ void read_steps(rng& r, unsigned n) {
 
 ssmem::options options_for(const stress::config& cfg, rng& r) {
   ssmem::options o;
-  o.free_set_size = cfg.free_set_size(r);
-  cfg.stamp_options(r, o);
+  cfg.draw_options(r, cfg.profile_drawn(r), o);
   o.chunk_size = std::size_t{16} << 10;
   return o;
 }

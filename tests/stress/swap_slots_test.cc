@@ -72,9 +72,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
     stress::worker_options wo;
     wo.object_size = sizeof(slot_object);
     wo.allocators = spec.allocators;
-    wo.opts.free_set_size = cfg.free_set_size(r);
-    cfg.stamp_options(r, wo.opts);
-    wo.opts.release_set_size = static_cast<std::size_t>(r.between(1, 4));
+    cfg.draw_options(r, cfg.profile_of(phase, t), wo.opts);
     wo.opts.chunk_size = std::size_t{16} << 10;  // small chunks: chunk growth is exercised
     wo.opts.bump_on = spec.bump_on;
     Worker w(dom, t, wo);

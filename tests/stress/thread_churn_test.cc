@@ -60,8 +60,7 @@ void check_slots(slots& st) {
 
 ssmem::options small_options(const stress::config& cfg, rng& r, ssmem::ts_policy p) {
   ssmem::options o;
-  o.free_set_size = cfg.free_set_size(r);
-  cfg.stamp_options(r, o);
+  cfg.draw_options(r, cfg.profile_drawn(r), o);
   o.chunk_size = std::size_t{16} << 10;
   o.bump_on = p;
   return o;

@@ -1,8 +1,10 @@
 """Stress tests built four ways in one `bazel test //...`: plain, TSan, ASan(+LSan), UBSan.
 
 Bazel 4 has no per-target configurations without transitions, so each variant is its own
-target that compiles the test *and* the library (ssmem/ssmem.cc, exported by //ssmem) with
-the sanitizer's flags; the headers come from //ssmem:headers. `stress_test(name = "x", ...)`
+target that compiles the test with the sanitizer's flags and links the library (ssmem/ssmem.cc,
+exported by //ssmem) compiled with the same flags, once per sanitizer for the whole package
+(stress_libraries()); the headers come from //ssmem:headers. A negative control compiles the
+library from its mutant's copy instead. `stress_test(name = "x", ...)`
 emits x_plain, x_tsan, x_asan and x_ubsan.
 
 Under a whole-tree sanitizer configuration of .bazelrc (--config=asan|tsan|ubsan, which
@@ -54,15 +56,43 @@ def _compatible(san):
     """The variant `san` runs by default and under its own whole-tree configuration only."""
     return skip_under_sanitizer_config(keep = san if san in WHOLE_TREE_SANITIZERS else None)
 
-def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule, lib_srcs = _LIB_SRCS):
+def _library_name(san, defines):
+    return "ssmem%s_%s" % ("_checked" if "SSMEM_CHECKED=1" in defines else "", san)
+
+def stress_libraries():
+    """The library (ssmem.cc, instrumented) and the default sanitizer options, compiled once per
+    sanitizer -- and once more with SSMEM_CHECKED=1 -- for every stress test of the package
+    (a stress_test links //tests/stress:ssmem[_checked]_<sanitizer>). Call once, in its BUILD."""
+    for san in ALL_SANITIZERS:
+        for defines in [[], ["SSMEM_CHECKED=1"]]:
+            native.cc_library(
+                name = _library_name(san, defines),
+                srcs = _LIB_SRCS + _DEFAULTS_SRCS,
+                copts = SANITIZERS[san].copts,
+                local_defines = defines,
+                deps = _LIB_DEPS,
+                alwayslink = True,  # sanitizer_defaults.cc: nothing refers to its symbols
+                testonly = True,
+                tags = ["manual"],
+                target_compatible_with = _compatible(san),
+            )
+
+def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule, lib_srcs = None):
+    """lib_srcs None: the package's shared library of `san` (stress_libraries); else compiled in."""
     s = SANITIZERS[san]
+    if lib_srcs == None:
+        lib = ["//tests/stress:" + _library_name(san, defines)]
+        lib_srcs = []
+    else:
+        lib = []
+        lib_srcs = lib_srcs + _DEFAULTS_SRCS
     testonly_rule(
         name = name,
-        srcs = srcs + lib_srcs + _DEFAULTS_SRCS,
+        srcs = srcs + lib_srcs,
         copts = s.copts + copts + ['-DSSMEM_STRESS_SANITIZER=\\"%s\\"' % san],
         defines = defines,
         linkopts = s.linkopts + ["-lpthread"],
-        deps = deps + _LIB_DEPS,
+        deps = deps + lib + _LIB_DEPS,
         testonly = True,
         tags = ["manual"],
         target_compatible_with = _compatible(san),

@@ -134,19 +134,21 @@ def mutant_cc_test(
         deps = [],
         defines = [],
         sanitize = True,
+        library = True,
         size = "small",
         timeout = "short"):
     """A native test built on mutant `mutant`, the library included (the copy of ssmem.cc):
     passes only if the binary exits non-zero and its output matches `expect` (an extended
     regular expression), so that a crash for another reason does not count. `args` go to the
-    binary (e.g. a doctest --test-case filter). Skipped under a whole-tree sanitizer
-    configuration (it picks its own: ASan and UBSan, as the unit tests).
+    binary (e.g. a doctest --test-case filter). `library` False: a test of the algorithm
+    headers alone, without ssmem.cc. Skipped under a whole-tree sanitizer configuration (it
+    picks its own: ASan and UBSan, as the unit tests).
     """
     m = mutant_of(mutant)
     native.cc_binary(
         name = name + "_bin",
         testonly = True,
-        srcs = srcs + m.library_srcs,
+        srcs = srcs + (m.library_srcs if library else []),
         copts = (_SANITIZE if sanitize else []) + m.api_copts,
         local_defines = m.defines + defines,
         linkopts = (_SANITIZE_LINK if sanitize else []) + ["-lpthread"],

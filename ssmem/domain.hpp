@@ -1,9 +1,10 @@
 /// \file
 /// The domain: the registry of thread records whose versions make up a vector clock.
-/// Invariant I2: records are pushed at the head of a list, each with index = previous head's
-/// index + 1, and are never unlinked or freed while the domain lives; a snapshot therefore sees
-/// a contiguous range 0..head.index, and a record that leaves is only marked free (offline),
-/// to be adopted by a later thread. A thread's timestamp is never read after it is freed.
+/// Invariant I2: records are pushed at the head of a list with index = head.index + 1 and are
+/// never unlinked or freed while the domain lives; a snapshot covers slots 0..head.index, and
+/// versions only grow, also across the owners of an adopted record. So a snapshot sees a
+/// contiguous range of slots, a record that leaves is only marked free (offline), to be adopted
+/// by a later thread, and a thread's timestamp is never read after it is freed.
 #ifndef SSMEM_DOMAIN_HPP
 #define SSMEM_DOMAIN_HPP
 

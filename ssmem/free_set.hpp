@@ -1,8 +1,11 @@
 /// \file
-/// A free set: a fixed-capacity array of freed objects and the vector clock stamped on it when
-/// it filled. Invariant I4: a set is collected (its objects become reusable) only after it was
-/// stamped, and only when a strictly newer clock (I3) was stamped on a later set; with it go
-/// all older stamped sets, since clocks taken by one thread only grow entrywise.
+/// A free set: a fixed-capacity array of freed objects and the vector clock of the stamp that
+/// covered it (a stamp may come later than the moment the set filled: sets are stamped in
+/// batches, and a stamp may be put off). Invariant I4: a free set is collected only after it
+/// was stamped (a snapshot taken after a heavy fence that follows the unlinks of its objects)
+/// and a clock the allocator read later is newer than its stamp; all older stamped sets go
+/// with it; no set is collected by its own stamp. Older sets can go with it because the clocks
+/// that one thread reads only grow entrywise (docs/design.md §3, step 5).
 /// Free sets are owner-only data of one allocator: no atomics here.
 #ifndef SSMEM_FREE_SET_HPP
 #define SSMEM_FREE_SET_HPP

@@ -19,13 +19,18 @@
 //   ssmem.h             the original C API (implemented in ssmem.cc on default_domain())
 //   verification/relacy_policy.hpp  relacy_policy       the same algorithm under Relacy
 //
-// Invariants (docs/design.md explains each, docs/memory_order.md lists every [Sn]):
-//   I1 a thread holds no reference it loaded before its latest version change;
-//   I2 records are never unlinked or freed while the domain lives; a snapshot covers slots
-//      0..head.index, and versions only grow;
-//   I3 clock N is newer than clock O iff every online entry of O is strictly smaller in N;
-//   I4 a free set is collected only after it is stamped and a later stamp is newer than its
-//      stamp; all older stamped sets go with it; the newest set is never collected.
+// Invariants, quoted word for word from docs/design.md §1, which explains each
+// (//tests/unit:source_rules_test compares the texts; docs/memory_order.md lists every [Sn]):
+//   I1 a thread holds no reference that it loaded before its latest version change.
+//   I2 records are pushed at the head of a list with index = head.index + 1 and are never
+//      unlinked or freed while the domain lives; a snapshot covers slots 0..head.index, and
+//      versions only grow, also across the owners of an adopted record.
+//   I3 clock N is newer than clock O iff every online (even) entry of O is strictly smaller
+//      in N; offline entries of O, and slots registered after O was taken, are ignored.
+//   I4 a free set is collected only after it was stamped (a snapshot taken after a heavy
+//      fence that follows the unlinks of its objects) and a clock the allocator read later is
+//      newer than its stamp; all older stamped sets go with it; no set is collected by its own
+//      stamp.
 #ifndef SSMEM_FWD_HPP
 #define SSMEM_FWD_HPP
 

@@ -123,7 +123,7 @@ struct native_policy {
 
   // The asymmetric fence pair of [S2]/[S5]. Where the kernel offers
   // MEMBARRIER_CMD_PRIVATE_EXPEDITED, the frequent side (every version bump) is a compiler
-  // barrier and the rare side (one snapshot per full free set) is membarrier(2), which runs a
+  // barrier and the rare side (one stamp per batch of full sets) is membarrier(2), which runs a
   // full barrier on every running thread of the process: together they order store->load as
   // two seq_cst fences would. Elsewhere both sides are full fences (full_fence() below).
   // Registration happens during static initialisation, before any thread can register in a

@@ -9,6 +9,31 @@
  * only. A thread may read an object obtained from shared memory until its next timestamp
  * change (an alloc or free, depending on SSMEM_TS_INCR_ON, or SSMEM_SAFE_TO_RECLAIM()).
  *
+ * Misuse (docs/design.md, "Bad input and faults", has the whole table): the library built
+ * with SSMEM_CHECKED=1 (make VERSION=DEBUG, //ssmem:ssmem_checked, --config=checked) aborts
+ * with one line on stderr naming the call and the misuse -- a double free, a pointer inside
+ * a chunk that is not an object's start, a wrong size, an allocator used before
+ * ssmem_alloc_init, after ssmem_alloc_term or by a thread other than its owner (both threads
+ * named), ssmem_release of an ssmem object, a call re-entered from a signal handler. The
+ * optimised build does what each function's comment says, and no more checking than that.
+ *
+ * Threads that end: a thread that exits (returns, pthread_exit, cancelled) without
+ * ssmem_term is unregistered by the library (a pthread key destructor): it never holds
+ * collection back, and its id is free again. Its allocators stay mapped (their objects may
+ * still be in use) and can no longer be used: no thread owns them.
+ *
+ * Signals: no ssmem function is async-signal-safe (they may take a lock, call malloc, and
+ * change the thread's allocators and timestamp). A signal handler may call them only under
+ * POSIX's rule for such functions: the signal must not interrupt an ssmem call (nor malloc)
+ * on the handler's thread -- block it around them (pthread_sigmask), or take signals
+ * synchronously (sigwait, signalfd) on a thread of their own. Then the handler may use any
+ * allocator of its thread, the interrupted code's included. A handler that interrupts an
+ * ssmem call is undefined in the optimised build (a corrupted allocator, or a deadlock in
+ * malloc or on a lock); the checked build aborts, naming it ("not async-signal-safe").
+ *
+ * fork(): the child's one thread keeps its registration and allocators; every other thread's
+ * registration ends in the child (their allocators are unusable there, their ids free).
+ *
  * Differences from the original (fixes, see docs/design.md): a thread's timestamp record is
  * never freed while others may read it (it is marked offline and adopted by a later thread);
  * clocks stay correct when threads register after earlier free sets were stamped; the
@@ -163,19 +188,24 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
 /** Register the calling thread for timestamps without an allocator (`a` may be NULL). */
 void ssmem_gc_thread_init(ssmem_allocator_t* a, int id)
     SSMEM_ABI_NAME(ssmem_gc_thread_init);
-/** Terminate every allocator of the calling thread, free all their memory, and deregister
-   the thread. */
+/** Terminate every allocator of the calling thread (as ssmem_alloc_term), free all their
+   memory, and deregister the thread. */
 void ssmem_term();
 /** Terminate allocator `a` and free all its memory. Precondition (as in the original): no
    thread uses its objects any more, and none of them sits in another allocator's free set.
-   The thread is deregistered when its last allocator terminates. */
+   The thread is deregistered when its last allocator terminates. Afterwards, until `a` is
+   initialised again: ssmem_alloc(a, ...) returns NULL; freeing, releasing or retiring into
+   `a` is a misuse -- the checked build aborts, the optimised build keeps the object for ever
+   (never reused, given back or passed to its deleter); ssmem_alloc_term(a) again aborts
+   ("terminated twice") in every build. */
 void ssmem_alloc_term(ssmem_allocator_t* a)
     SSMEM_ABI_NAME(ssmem_alloc_term);
 
 /** An object of `size` bytes from `a`. The first call fixes the allocator's object size;
    a later call with a smaller size is served an object of the allocator's size (as in the
-   original). NULL when memory runs out or `size` exceeds the object size (the checked build
-   aborts instead, naming the wrong size). */
+   original). NULL when memory runs out, when `size` exceeds the object size (the checked
+   build aborts instead, naming the wrong size), or when `a` was terminated (the checked build
+   aborts: use after ssmem_alloc_term). */
 void* ssmem_alloc(ssmem_allocator_t* a, size_t size)
     SSMEM_ABI_NAME(ssmem_alloc);
 /** Free `obj` (unreachable for threads that have not loaded it yet) into `a`; it is reused
@@ -183,7 +213,9 @@ void* ssmem_alloc(ssmem_allocator_t* a, size_t size)
 void ssmem_free(ssmem_allocator_t* a, void* obj)
     SSMEM_ABI_NAME(ssmem_free);
 /** Give `obj`, memory from malloc(), back to the system with free() once every thread has
-   moved on. ssmem_release(a, NULL) does nothing. */
+   moved on. ssmem_release(a, NULL) does nothing. `obj` must not come from ssmem_alloc (free it
+   with ssmem_free): the checked build aborts naming it; the optimised build hands it to free()
+   later, which is undefined (glibc aborts with "free(): invalid pointer"). */
 void ssmem_release(ssmem_allocator_t* a, void* obj)
     SSMEM_ABI_NAME(ssmem_release);
 /** Extension: a deleter for ssmem_retire, called as `fn(obj, context)`. */
@@ -193,8 +225,10 @@ typedef void (*ssmem_deleter_t)(void* obj, void* context);
    from inside a later ssmem_free/ssmem_release/ssmem_retire on `a` or its ssmem_alloc_term /
    ssmem_term. `obj` must be unreachable for threads that have not loaded it yet, as for
    ssmem_free, and must not come from ssmem_alloc (the checked build aborts). `fn` may write
-   and free `obj` (e.g. free its members, then free() it) and must not call ssmem functions on
-   `a`. `fn` NULL: as ssmem_release (free()). ssmem_retire(a, NULL, fn, c) does nothing. */
+   and free `obj` (e.g. free its members, then free() it); it may call ssmem functions on other
+   allocators of the thread, not on `a` (the checked build aborts: "re-entered"). `fn` NULL: as
+   ssmem_release (free(); an `obj` from ssmem_alloc is refused the same way).
+   ssmem_retire(a, NULL, fn, c) does nothing. */
 void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context)
     SSMEM_ABI_NAME(ssmem_retire);
 

@@ -11,10 +11,25 @@
 /// Threading contract: a thread_scope, and every allocator/object_pool built on it, belongs to
 /// the thread that created it; only that thread calls their members. A thread may use a
 /// reference it loaded from shared memory until its next version change (see options::bump_on).
+///
+/// The checked build (docs/design.md, "Bad input and faults"): a program compiled with
+/// SSMEM_CHECKED=1 -- which it is when it depends on //ssmem:ssmem_checked (the library target
+/// passes the definition on to its dependents) or is built with --config=checked -- gets, besides
+/// the allocator's checks of every object (double free, wrong size, foreign pointer), the
+/// owner-only check of every member of thread_scope, allocator and object_pool (an abort names
+/// the owner thread and the calling one) and the check against calls re-entered from a signal
+/// handler. impl() gives the algorithm's allocator without these checks.
+///
+/// Threads that end: a scope that is never destroyed (say, created with new on a thread that
+/// then returns, calls pthread_exit or is cancelled) is released when its thread exits, by the
+/// library's thread-exit hook: its record goes offline and free, so that it never holds
+/// collection back; the checked build prints what was left.
 #ifndef SSMEM_SSMEM_HPP
 #define SSMEM_SSMEM_HPP
 
 #include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <new>
 #include <ostream>
 #include <type_traits>
@@ -46,10 +61,40 @@ namespace detail {
 thread_scope*& innermost_scope_slot() noexcept;
 /// The calling thread's record in default_domain(), shared by the C API's registration and
 /// every C++ scope that takes it: registered (or adopted) by the first taker, counted, and
-/// unregistered when the last one lets go. nullptr when no record can be created.
-record* take_default_record() noexcept;
-/// Lets go of one use taken by take_default_record().
-void drop_default_record() noexcept;
+/// unregistered when the last one lets go. nullptr when no record can be created. A use that
+/// is not this_thread()'s (`exit_scope`: ended by its thread_local destructor) and is never
+/// dropped is dropped by the thread-exit hook.
+record* take_default_record(bool exit_scope = false) noexcept;
+/// Lets go of one use taken by take_default_record() (with the same `exit_scope`).
+void drop_default_record(bool exit_scope = false) noexcept;
+/// Notes a record that a scope registered on its own (a domain other than the default one, or
+/// separate_record): if the scope is never destroyed, the thread-exit hook unregisters it.
+/// False when memory runs out.
+bool hold_record(domain& d, record* r) noexcept;
+/// The scope that registered `r` in `d` ends: the thread-exit hook has nothing to do for it.
+void drop_held_record(domain& d, record* r) noexcept;
+/// The checked build's owner-only abort: `what` (a scope, an allocator, a pool) of the thread
+/// with C id `owner_label` and kernel id `owner_tid` used by the calling thread.
+[[noreturn]] void owner_misuse(const char* api, const char* what, long long owner_label, int owner_tid) noexcept;
+
+/// The thread that a scope, an allocator or a pool belongs to, in the checked build: its
+/// number (unique for the process's lifetime) and kernel id; check() aborts, naming both
+/// threads, when another thread calls. Empty and free in the plain build.
+struct checked_owner {
+  std::uint64_t serial = checked_serial();  ///< the owner's number (checked_serial())
+  int tid = checked_tid();                  ///< the owner's kernel thread id, for the message
+  /// Aborts, naming `what` of the owner and the calling thread, unless the caller owns it.
+  void check(const char* api, const char* what, const record& owner_record) const noexcept {
+    if (serial != checked_serial()) [[unlikely]] owner_misuse(api, what, owner_record.label(), tid);
+  }
+};
+/// What the plain build has in place of checked_owner.
+struct unchecked_owner {
+  /// Nothing.
+  void check(const char*, const char*, const record&) const noexcept {}
+};
+/// The owner of this build (see checked_owner).
+using owner_id = std::conditional_t<checked, checked_owner, unchecked_owner>;
 /// The calling thread's record in default_domain() while some scope or the C API holds it,
 /// else nullptr.
 record* default_record_of_this_thread() noexcept;
@@ -116,7 +161,7 @@ class thread_scope {
         rec_ = detail::take_default_record();
         use_ = use::shared_default;
       } else {
-        rec_ = d.register_thread();
+        rec_ = register_held(d);
         use_ = use::own;
       }
       if (rec_ == nullptr) detail::throw_bad_alloc();
@@ -131,14 +176,14 @@ class thread_scope {
   /// two entries for one OS thread, which collectors treat as two threads. Scopes nested in
   /// this one in `d` share this record.
   thread_scope(domain& d, separate_record_t)
-      : domain_(&d), rec_(d.register_thread()), outer_(detail::innermost_scope_slot()) {
+      : domain_(&d), rec_(register_held(d)), outer_(detail::innermost_scope_slot()) {
     if (rec_ == nullptr) detail::throw_bad_alloc();
     detail::innermost_scope_slot() = this;
   }
   /// this_thread()'s scope: takes the default-domain record like a default-domain scope, but
   /// is not on the thread's chain of nested scopes (it ends at thread exit, out of any order).
   explicit thread_scope(detail::thread_exit_scope_t)
-      : domain_(&default_domain()), rec_(detail::take_default_record()), outer_(nullptr),
+      : domain_(&default_domain()), rec_(detail::take_default_record(true)), outer_(nullptr),
         use_(use::shared_default), chained_(false) {
     if (rec_ == nullptr) detail::throw_bad_alloc();
     if (!rec_->is_online()) {
@@ -150,6 +195,7 @@ class thread_scope {
   /// later thread, never freed; a shared one is left to the scope or API that still holds it
   /// (taken offline again if this scope brought it online).
   ~thread_scope() {
+    owner_.check("~thread_scope", "thread scope", *rec_);
     if (chained_) {
       if (detail::innermost_scope_slot() != this) {
         detail::fatal("~thread_scope", "scopes of one thread must end in the reverse order of their construction");
@@ -158,8 +204,11 @@ class thread_scope {
     }
     if (restore_offline_ && rec_->is_online()) rec_->go_offline();
     switch (use_) {
-      case use::own: domain_->unregister_thread(rec_); break;
-      case use::shared_default: detail::drop_default_record(); break;
+      case use::own:
+        detail::drop_held_record(*domain_, rec_);
+        domain_->unregister_thread(rec_);
+        break;
+      case use::shared_default: detail::drop_default_record(!chained_); break;
       case use::nested: break;
     }
   }
@@ -167,21 +216,32 @@ class thread_scope {
   thread_scope& operator=(const thread_scope&) = delete;
 
   /// The calling thread holds no reference it loaded before this call.
-  void safe_to_reclaim() noexcept { rec_->bump(); }
+  void safe_to_reclaim() noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::thread_scope::safe_to_reclaim", nullptr);
+    owner_.check("ssmem::thread_scope::safe_to_reclaim", "thread scope", *rec_);
+    rec_->bump();
+  }
 
   /// Idle: the thread holds no references until online(), and blocks no collection
   /// meanwhile (like liburcu's rcu_thread_offline). It must not touch shared objects, nor
   /// allocate or free, while offline. Both are idempotent, and act on the record that nested
   /// scopes share (see the class comment).
   void offline() noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::thread_scope::offline", nullptr);
+    owner_.check("ssmem::thread_scope::offline", "thread scope", *rec_);
     if (rec_->is_online()) rec_->go_offline();
   }
   /// Back online after offline(): may load shared references again.
   void online() noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::thread_scope::online", nullptr);
+    owner_.check("ssmem::thread_scope::online", "thread scope", *rec_);
     if (!rec_->is_online()) rec_->go_online();
   }
   /// Whether the thread is online in this scope's domain.
-  bool is_online() const noexcept { return rec_->is_online(); }
+  bool is_online() const noexcept {
+    owner_.check("ssmem::thread_scope::is_online", "thread scope", *rec_);
+    return rec_->is_online();
+  }
 
   /// The domain the thread is registered in.
   domain& get_domain() const noexcept { return *domain_; }
@@ -194,13 +254,28 @@ class thread_scope {
   bool shares_outer_record() const noexcept { return use_ == use::nested; }
 
  private:
+  friend class allocator;
+  template <class>
+  friend class object_pool;
   enum class use : unsigned char { own, shared_default, nested };
+
+  // A record of its own in `d`, noted for the thread-exit hook; nullptr when memory runs out.
+  static record* register_held(domain& d) noexcept {
+    record* r = d.register_thread();
+    if (r != nullptr && !detail::hold_record(d, r)) {
+      d.unregister_thread(r);
+      r = nullptr;
+    }
+    return r;
+  }
+
   domain* domain_;
   record* rec_ = nullptr;
   thread_scope* outer_;
   use use_ = use::own;
   bool chained_ = true;
   bool restore_offline_ = false;
+  [[no_unique_address]] detail::owner_id owner_;
 };
 
 /// The calling thread's own scope in default_domain(), created on first use and ended (its
@@ -282,18 +357,32 @@ class allocator {
   /// An allocator of `object_size`-byte objects for the thread of `scope`; no memory
   /// is mapped until the first allocation.
   allocator(thread_scope& scope, std::size_t object_size, const options& o = options{}) noexcept
-      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(object_size), o) {}
+      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(object_size), o),
+        owner_(scope.owner_) {}
 
   /// An object of object_size() bytes. Throws std::bad_alloc when memory runs out.
   [[gnu::always_inline]] void* allocate() {
-    void* p = impl_.allocate();
+    void* p;
+    {
+      [[maybe_unused]] detail::call_guard g("ssmem::allocator::allocate", &impl_);
+      owner_.check("ssmem::allocator::allocate", "allocator", impl_.owner());
+      p = impl_.allocate();
+    }
     if (p == nullptr) [[unlikely]] detail::throw_bad_alloc();
     return p;
   }
   /// Frees `p` (nullptr: no-op); it is reused once every thread has moved on.
-  [[gnu::always_inline]] void deallocate(void* p) noexcept { impl_.deallocate(p); }
+  [[gnu::always_inline]] void deallocate(void* p) noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::allocator::deallocate", &impl_);
+    owner_.check("ssmem::allocator::deallocate", "allocator", impl_.owner());
+    impl_.deallocate(p);
+  }
   /// Gives `p` (from malloc) back to the system once every thread has moved on.
-  void release(void* p) noexcept { impl_.release(p); }
+  void release(void* p) noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::allocator::release", &impl_);
+    owner_.check("ssmem::allocator::release", "allocator", impl_.owner());
+    impl_.release(p);
+  }
 
   /// Deferred destruction: calls `fn(p, context)` once every thread has moved on (no thread
   /// can still hold `p`), on this thread, from inside a later deallocate/release/retire of this
@@ -301,7 +390,22 @@ class allocator {
   /// and must not come from an ssmem allocator. `fn` may write and free `p`, and must not call
   /// this allocator. `fn` nullptr: as release(). nullptr `p`: no-op. Like ck_epoch_call or
   /// call_rcu, with the owner's grace period of ssmem.
-  void retire(void* p, retire_fn fn, void* context) noexcept { impl_.retire(p, fn, context); }
+  void retire(void* p, retire_fn fn, void* context) noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::allocator::retire", &impl_);
+    owner_.check("ssmem::allocator::retire", "allocator", impl_.owner());
+    if constexpr (detail::checked) {
+      if (fn != nullptr && p != nullptr) {
+        // The checked build marks the deleter as user code that may call ssmem (on other
+        // allocators), through a box that holds the function and its context.
+        auto* box = static_cast<boxed_deleter*>(std::malloc(sizeof(boxed_deleter)));
+        if (box == nullptr) detail::fatal("ssmem::allocator::retire", "checked build: out of memory for a deleter's box");
+        *box = boxed_deleter{fn, context};
+        fn = &run_boxed_deleter;
+        context = box;
+      }
+    }
+    impl_.retire(p, fn, context);
+  }
 
   /// Deferred destruction with a callable: `deleter(p)` runs once every thread has moved on
   /// (see retire(void*, retire_fn, void*)). A stateless callable (a lambda with no capture)
@@ -312,8 +416,11 @@ class allocator {
   void retire(T* p, Deleter deleter) {
     static_assert(std::is_nothrow_invocable_v<Deleter&, T*>, "the deleter is called as deleter(p), noexcept");
     if (p == nullptr) return;
+    [[maybe_unused]] detail::call_guard g("ssmem::allocator::retire", &impl_);
+    owner_.check("ssmem::allocator::retire", "allocator", impl_.owner());
     if constexpr (std::is_empty_v<Deleter> && std::is_default_constructible_v<Deleter>) {
       impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void*) noexcept {
+        [[maybe_unused]] detail::deleter_guard running;
         Deleter d{};
         d(static_cast<T*>(obj));
       }, nullptr);
@@ -321,7 +428,10 @@ class allocator {
       auto* box = new Deleter(std::move(deleter));
       impl_.retire(const_cast<std::remove_cv_t<T>*>(p), [](void* obj, void* ctx) noexcept {
         auto* d = static_cast<Deleter*>(ctx);
-        (*d)(static_cast<T*>(obj));
+        {
+          [[maybe_unused]] detail::deleter_guard running;
+          (*d)(static_cast<T*>(obj));
+        }
         delete d;
       }, box);
     }
@@ -330,12 +440,28 @@ class allocator {
   /// Bytes per object (rounded for alignment).
   std::size_t object_size() const noexcept { return impl_.object_size(); }
   /// The counters (owner thread only).
-  allocator_stats stats() const noexcept { return impl_.stats(); }
-  /// The underlying policy-templated allocator.
+  allocator_stats stats() const noexcept {
+    owner_.check("ssmem::allocator::stats", "allocator", impl_.owner());
+    return impl_.stats();
+  }
+  /// The underlying policy-templated allocator (without the checked build's owner-only and
+  /// re-entry checks).
   basic_allocator<native_policy>& impl() noexcept { return impl_; }
 
  private:
+  struct boxed_deleter {
+    retire_fn fn;
+    void* context;
+  };
+  static void run_boxed_deleter(void* obj, void* box) noexcept {
+    boxed_deleter b = *static_cast<boxed_deleter*>(box);
+    std::free(box);
+    [[maybe_unused]] detail::deleter_guard running;
+    b.fn(obj, b.context);
+  }
+
   basic_allocator<native_policy> impl_;
+  [[no_unique_address]] detail::owner_id owner_;
 };
 
 /// Typed objects on an ssmem allocator.
@@ -346,18 +472,25 @@ class object_pool {
  public:
   /// A pool of T for the thread of `scope`.
   explicit object_pool(thread_scope& scope, const options& o = options{}) noexcept
-      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(sizeof(T), alignof(T) < 8 ? 8 : alignof(T)), o) {}
+      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(sizeof(T), alignof(T) < 8 ? 8 : alignof(T)), o),
+        owner_(scope.owner_) {}
 
   /// Constructs a T. Throws std::bad_alloc, or what T's constructor throws (the memory is
   /// then reusable at once: no other thread has seen it).
   template <class... Args>
   T* create(Args&&... args) {
-    void* p = impl_.allocate();
+    void* p;
+    {
+      [[maybe_unused]] detail::call_guard g("ssmem::object_pool::create", &impl_);
+      owner_.check("ssmem::object_pool::create", "object pool", impl_.owner());
+      p = impl_.allocate();
+    }
     if (p == nullptr) [[unlikely]] detail::throw_bad_alloc();
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
     try {
-      return ::new (p) T(std::forward<Args>(args)...);
+      return ::new (p) T(std::forward<Args>(args)...);  // user code: outside the call guard
     } catch (...) {
+      [[maybe_unused]] detail::call_guard g("ssmem::object_pool::create", &impl_);
       impl_.deallocate(p);
       throw;
     }
@@ -370,34 +503,49 @@ class object_pool {
   /// hold `p` read what ~T() left: for an object that readers may still hold, use retire().
   void destroy(T* p) noexcept {
     if (p == nullptr) return;
-    p->~T();
+    owner_.check("ssmem::object_pool::destroy", "object pool", impl_.owner());
+    p->~T();  // user code: outside the call guard
+    [[maybe_unused]] detail::call_guard g("ssmem::object_pool::destroy", &impl_);
     impl_.deallocate(p);
   }
 
-  /// Deferred destruction: `p` (from this pool, unlinked before this call) is destroyed once
-  /// every thread has moved on -- ~T() runs then, on this thread, from inside a later
-  /// destroy/retire of this pool (a full set's stamp or probe) or its destructor -- and its memory is reusable right
-  /// after. Readers that still hold `p` read a live object. ~T() must not throw, nor use this
-  /// pool. `p` may come from another thread's pool of T (as with destroy); this pool's
-  /// destructor runs the ~T() still waiting, so that pool's memory must still be there then
-  /// (the allocators' teardown precondition). Retiring `p` twice is a double free (the
-  /// checked build aborts). nullptr: no-op.
+  /// Deferred destruction: `p` (from this pool or another thread's pool of T, as with
+  /// destroy; unlinked before this call) is destroyed once every thread has moved on -- ~T()
+  /// runs then, on this thread, from inside a later destroy/retire of this pool (one whose full
+  /// set leads to a probe) or in this pool's destructor -- and its memory is reusable here
+  /// right after (basic_allocator::retire_own, then reuse_retired). Readers that still hold `p`
+  /// read a live object. ~T() must not throw, nor use this pool; it may use other pools and
+  /// allocators of this thread (their calls bump the thread's version as their options say).
+  /// Teardown: the pool that carved `p` must outlive this one, whose destructor runs the ~T()
+  /// still waiting, on that pool's memory; two pools that retire each other's objects cannot
+  /// both be destroyed while each holds one of the other's (docs/design.md §3, "The end of an
+  /// allocator"). Retiring `p` twice is a double free (the checked build aborts). nullptr:
+  /// no-op.
   void retire(T* p) noexcept {
     static_assert(std::is_nothrow_destructible_v<T>, "object_pool::retire: ~T() must be noexcept");
     if (p == nullptr) return;
+    [[maybe_unused]] detail::call_guard g("ssmem::object_pool::retire", &impl_);
+    owner_.check("ssmem::object_pool::retire", "object pool", impl_.owner());
     impl_.retire_own(p, &destroy_then_reuse, &impl_);
   }
 
   /// The counters (owner thread only).
-  allocator_stats stats() const noexcept { return impl_.stats(); }
+  allocator_stats stats() const noexcept {
+    owner_.check("ssmem::object_pool::stats", "object pool", impl_.owner());
+    return impl_.stats();
+  }
 
  private:
   static void destroy_then_reuse(void* obj, void* pool) noexcept {
-    static_cast<T*>(obj)->~T();
+    {
+      [[maybe_unused]] detail::deleter_guard running;  // ~T() is user code: may use other pools
+      static_cast<T*>(obj)->~T();
+    }
     static_cast<basic_allocator<native_policy>*>(pool)->reuse_retired(obj);
   }
 
   basic_allocator<native_policy> impl_;
+  [[no_unique_address]] detail::owner_id owner_;
 };
 
 }  // namespace ssmem

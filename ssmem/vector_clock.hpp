@@ -1,9 +1,9 @@
 /// \file
-/// A vector clock: one version per thread-record slot, read by a snapshot of the domain.
-/// Invariant I3: clock `newer` is strictly newer than clock `old` iff, for every slot of `old`
-/// whose value is online (even), `newer` holds a strictly greater value. Slots that were
-/// offline in `old` and slots registered after `old` was taken are ignored: such threads went
-/// online after the snapshot and, by [S2]/[S5], cannot have loaded what was unlinked before it.
+/// A vector clock: one version per thread-record slot, read by a snapshot of the domain (a
+/// stamp, or a probe). Invariant I3: clock N is newer than clock O iff every online (even)
+/// entry of O is strictly smaller in N; offline entries of O, and slots registered after O was
+/// taken, are ignored. Such threads went online after the snapshot and, by [S2]/[S5], cannot
+/// have loaded what was unlinked before it.
 /// Clocks are owner-only data of one allocator: no atomics here.
 #ifndef SSMEM_VECTOR_CLOCK_HPP
 #define SSMEM_VECTOR_CLOCK_HPP

@@ -11,9 +11,17 @@
 // Releasing it (ssmem_release) while handed out gives it back to the system and ends the
 // tracking; releasing it while it sits in a free set is a double free.
 //
+// Per thread (checked_thread below): the calls of the API in progress, so that a call that
+// arrives while another one of the same thread is in progress -- from a signal handler that
+// interrupted it -- aborts naming that, instead of waiting for a lock its own thread holds or
+// changing an allocator in the middle of an update; a deleter (user code that ssmem calls)
+// may call ssmem again, on other allocators. And the thread's identity (a number unique for
+// the process's lifetime, and its kernel id for messages), for the owner-only checks.
+//
 // No C++ runtime (libssmem.a links into C programs without libstdc++): a pthread mutex,
-// malloc'd tables, a constant-initialised instance that is never destroyed. The mutex is
-// taken around fork() by the library's atfork handlers (ssmem.cc). Native builds only.
+// malloc'd tables, a constant-initialised instance that is never destroyed, a trivial
+// thread_local. The mutex is taken around fork() by the library's atfork handlers
+// (ssmem.cc). Native builds only.
 #ifndef SSMEM_DETAIL_CHECKED_HPP
 #define SSMEM_DETAIL_CHECKED_HPP
 
@@ -22,17 +30,137 @@
 #endif
 
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "ssmem/detail/report.hpp"
 
 namespace ssmem::detail {
 
 inline constexpr bool checked = SSMEM_CHECKED != 0;
+
+/// What the checked build knows about the calling thread (constant-initialised and trivial:
+/// no C++ runtime, see the file comment). Every member is the thread's own.
+struct checked_thread_state {
+  /// How many allocators of calls in progress are remembered (deeper nesting is not checked).
+  static constexpr unsigned tracked = 8;
+  const void* allocators[tracked];  ///< the allocator of each call in progress, outermost first
+  unsigned calls;                   ///< API calls in progress on this thread
+  unsigned deleters;                ///< deleters (user code called from inside a call) running
+  unsigned locks;                   ///< one bit per library lock this thread holds or is taking
+  int tid;                          ///< the kernel's thread id, 0 until read (reset in a fork child)
+  std::uint64_t serial;             ///< this thread's number, 0 until given (never reused)
+};
+inline constinit thread_local checked_thread_state checked_thread{};
+inline constinit std::uint64_t checked_last_serial = 0;
+
+/// fatal() for a call made from a signal handler: the message goes out with write(2), which
+/// is async-signal-safe (stdio is not: the interrupted code may hold stderr's lock).
+[[noreturn]] inline void fatal_in_handler(const char* api, const char* what) noexcept {
+  const char* parts[] = {"ssmem: ", api, ": ", what, "\n"};
+  for (const char* p : parts) {
+    for (std::size_t n = std::strlen(p); n > 0;) {
+      ssize_t w = ::write(2, p, n);
+      if (w <= 0) break;
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  }
+  std::abort();
+}
+
+/// The calling thread's kernel id (for messages).
+inline int checked_tid() noexcept {
+  checked_thread_state& t = checked_thread;
+  if (t.tid == 0) t.tid = static_cast<int>(::syscall(SYS_gettid));
+  return t.tid;
+}
+
+/// The calling thread's number: unique for the lifetime of the process (a kernel id or a
+/// pthread_t is reused by later threads), the identity of owner-only checks.
+inline std::uint64_t checked_serial() noexcept {
+  checked_thread_state& t = checked_thread;
+  if (t.serial == 0) t.serial = __atomic_add_fetch(&checked_last_serial, 1, __ATOMIC_RELAXED);
+  return t.serial;
+}
+
+/// One call of the API in progress on this thread (the checked build wraps each entry point
+/// in one; `allocator` is the allocator it works on, or nullptr). A call that starts while
+/// another call of the thread is inside the library -- not inside a deleter that call runs --
+/// came from a signal handler that interrupted it: it aborts, naming that, rather than wait
+/// for a lock its own thread holds (a hang) or change an allocator in the middle of an update.
+/// A call on an allocator whose call is in progress (a deleter that uses the allocator it
+/// runs in) aborts too.
+class checked_call {
+ public:
+  checked_call(const char* api, const void* allocator) noexcept {
+    checked_thread_state& t = checked_thread;
+    if (t.calls > t.deleters) {
+      fatal_in_handler(api, "called while another ssmem call of this thread is in progress: from a signal "
+                 "handler that interrupted it? ssmem functions are not async-signal-safe (ssmem.h, "
+                 "\"Signals\")");
+    }
+    for (unsigned i = 0; allocator != nullptr && i < t.calls && i < checked_thread_state::tracked; ++i) {
+      if (t.allocators[i] == allocator) {
+        fatal(api, "allocator re-entered while a call on it is in progress on this thread (a "
+                   "deleter that uses the allocator it runs in?)", allocator);
+      }
+    }
+    if (t.calls < checked_thread_state::tracked) t.allocators[t.calls] = allocator;
+    ++t.calls;
+  }
+  ~checked_call() { --checked_thread.calls; }
+  checked_call(const checked_call&) = delete;
+  checked_call& operator=(const checked_call&) = delete;
+};
+
+/// A deleter (user code: ssmem_retire's function, ~T() of object_pool::retire) runs inside a
+/// call: it may call the API again, on other allocators.
+class checked_deleter {
+ public:
+  checked_deleter() noexcept { ++checked_thread.deleters; }
+  ~checked_deleter() { --checked_thread.deleters; }
+  checked_deleter(const checked_deleter&) = delete;
+  checked_deleter& operator=(const checked_deleter&) = delete;
+};
+
+/// Nothing: what the plain build has in place of checked_call / checked_deleter.
+struct unchecked_scope {
+  constexpr unchecked_scope() noexcept = default;
+  constexpr unchecked_scope(const char*, const void*) noexcept {}
+};
+/// The call guard of this build (see checked_call).
+using call_guard = std::conditional_t<checked, checked_call, unchecked_scope>;
+/// The deleter guard of this build (see checked_deleter).
+using deleter_guard = std::conditional_t<checked, checked_deleter, unchecked_scope>;
+
+/// Bits of checked_thread_state::locks.
+inline constexpr unsigned registry_lock_bit = 1, registration_lock_bit = 2;
+
+/// Takes a library mutex, unless the calling thread holds it already (or is taking it): that
+/// can only be a signal handler that interrupted the thread inside the library, and waiting
+/// would never end. The bit is set before the lock is taken, so a handler that runs between
+/// the two aborts too.
+inline void checked_lock(pthread_mutex_t& m, unsigned bit, const char* api) noexcept {
+  checked_thread_state& t = checked_thread;
+  if (t.locks & bit) {
+    fatal_in_handler(api, "a lock of the library taken again by the thread that holds it: from a signal "
+               "handler that interrupted an ssmem call? ssmem functions are not async-signal-safe");
+  }
+  t.locks |= bit;
+  pthread_mutex_lock(&m);
+}
+/// Releases checked_lock()'s mutex.
+inline void checked_unlock(pthread_mutex_t& m, unsigned bit) noexcept {
+  pthread_mutex_unlock(&m);
+  checked_thread.locks &= ~bit;
+}
 
 class checked_registry {
  public:
@@ -47,7 +175,7 @@ class checked_registry {
     std::size_t words = ((bytes - first) / object_size + 63) / 64;
     c.live = static_cast<std::uint64_t*>(std::calloc(words ? words : 1, sizeof(std::uint64_t)));
     if (c.live == nullptr) fatal("ssmem_alloc", "checked build: out of memory for the registry");
-    lock g(mu_);
+    lock g(mu_, "ssmem_alloc");
     if (nchunks_ == chunk_cap_) {
       std::size_t cap = chunk_cap_ ? 2 * chunk_cap_ : 16;
       auto* grown = static_cast<chunk*>(std::realloc(chunks_, cap * sizeof(chunk)));
@@ -62,7 +190,7 @@ class checked_registry {
   }
 
   void remove_chunk(const void* begin) {
-    lock g(mu_);
+    lock g(mu_, "ssmem_alloc_term");
     auto a = reinterpret_cast<std::uintptr_t>(begin);
     std::size_t i = upper_bound(a);
     if (i == 0 || chunks_[i - 1].begin != a) return;
@@ -73,7 +201,7 @@ class checked_registry {
   }
 
   void on_allocate(const void* p, const char* api) {
-    lock g(mu_);
+    lock g(mu_, api);
     auto a = reinterpret_cast<std::uintptr_t>(p);
     if (chunk* c = find(a); c != nullptr) {
       std::size_t bit = check_object(c, a, 0, api);
@@ -90,7 +218,7 @@ class checked_registry {
   }
 
   void on_free(const void* p, std::size_t object_size, const char* api) {
-    lock g(mu_);
+    lock g(mu_, api);
     auto a = reinterpret_cast<std::uintptr_t>(p);
     if (chunk* c = find(a); c != nullptr) {
       std::size_t bit = check_object(c, a, object_size, api);
@@ -112,7 +240,7 @@ class checked_registry {
   }
 
   void on_release(const void* p, const char* api) {
-    lock g(mu_);
+    lock g(mu_, api);
     auto a = reinterpret_cast<std::uintptr_t>(p);
     if (find(a) != nullptr) {
       fatal(api, "release of an object that came from ssmem_alloc: use ssmem_free for it", p);
@@ -128,15 +256,15 @@ class checked_registry {
 
   // fork(): the library's atfork handlers (ssmem.cc) hold the lock across fork() and
   // release it after, in the parent and in the child (the forking thread owns it there).
-  void lock_for_fork() noexcept { pthread_mutex_lock(&mu_); }
-  void unlock_after_fork() noexcept { pthread_mutex_unlock(&mu_); }
+  void lock_for_fork() noexcept { checked_lock(mu_, registry_lock_bit, "fork"); }
+  void unlock_after_fork() noexcept { checked_unlock(mu_, registry_lock_bit); }
   // In the child the forking thread, which took the lock in lock_for_fork(), still owns it.
-  void unlock_in_child() noexcept { pthread_mutex_unlock(&mu_); }
+  void unlock_in_child() noexcept { checked_unlock(mu_, registry_lock_bit); }
 
  private:
   struct lock {
-    explicit lock(pthread_mutex_t& m) noexcept : m_(m) { pthread_mutex_lock(&m_); }
-    ~lock() { pthread_mutex_unlock(&m_); }
+    lock(pthread_mutex_t& m, const char* api) noexcept : m_(m) { checked_lock(m_, registry_lock_bit, api); }
+    ~lock() { checked_unlock(m_, registry_lock_bit); }
     lock(const lock&) = delete;
     lock& operator=(const lock&) = delete;
     pthread_mutex_t& m_;

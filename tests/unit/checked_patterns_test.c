@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,155 @@ static void stale_allocator_memory_used(void) {
   (void)ssmem_alloc(a, 16);
 }
 
+/* ---- fork(): allocators on the stacks of threads that vanish ---- */
+
+/* Under AddressSanitizer with detect_stack_use_after_return (--config=asan) locals live on a
+   fake stack of ASan's, not on the thread's stack: the address is not reused, and the case
+   below only shows that nothing aborts. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAKE_STACKS 1
+#endif
+#endif
+#ifndef FAKE_STACKS
+#define FAKE_STACKS 0
+#endif
+/* ThreadSanitizer cannot start threads in the child of a multi-threaded fork(). */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_THREADS_AFTER_FORK 1
+#endif
+#endif
+#ifndef NO_THREADS_AFTER_FORK
+#define NO_THREADS_AFTER_FORK 0
+#endif
+
+/* A thread of the parent holds a live allocator on its stack at fork(). In the child that
+   thread does not exist, and glibc hands its stack to the child's next thread: the same
+   function puts a fresh allocator at the same address. That is a new allocator, not one
+   "initialised twice". */
+static atomic_int parked_ready, parked_stop;
+static void* parked_address;
+static void* stack_allocator(void* child_mode) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init(&a, 1 << 16, child_mode ? 31 : 30);
+  ssmem_free(&a, ssmem_alloc(&a, 16));
+  if (child_mode) {
+    int same = (void*)&a == parked_address;
+    ssmem_term();
+    return same ? &parked_ready : NULL;
+  }
+  parked_address = &a;
+  atomic_store(&parked_ready, 1);
+  while (!atomic_load(&parked_stop)) usleep(1000);
+  ssmem_term();
+  return NULL;
+}
+static void allocator_on_a_stack_that_vanished_in_fork(void) {
+  pthread_t parked;
+  pthread_create(&parked, NULL, stack_allocator, NULL);
+  while (!atomic_load(&parked_ready)) usleep(100);
+  pid_t pid = fork();
+  if (pid == 0) {
+    pthread_t t;
+    void* same = NULL;
+    pthread_create(&t, NULL, stack_allocator, (void*)1);
+    pthread_join(t, &same);
+    if (same == NULL && !FAKE_STACKS) {
+      fprintf(stderr, "the child's thread did not get the vanished thread's stack\n");
+      _exit(3);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  atomic_store(&parked_stop, 1);
+  pthread_join(parked, NULL);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    fprintf(stderr, "the fork child failed (status %d)\n", status);
+    _exit(3);
+  }
+}
+
+/* A copy of a live allocator holds the same bytes; it is not an allocator. */
+static void copy_of_an_allocator_used(void) {
+  static ssmem_allocator_t a, copy;
+  ssmem_alloc_init(&a, 1 << 20, 0);
+  ssmem_free(&a, ssmem_alloc(&a, 16));
+  memcpy(&copy, &a, sizeof a);
+  (void)ssmem_alloc(&copy, 16);
+}
+
+/* ---- owner-only ---- */
+
+static ssmem_allocator_t owned;
+static atomic_int owner_ready, owner_stop;
+static void* owner_thread(void* arg) {
+  (void)arg;
+  ssmem_alloc_init(&owned, 1 << 20, 41);
+  (void)ssmem_alloc(&owned, 16);
+  atomic_store(&owner_ready, 1);
+  while (!atomic_load(&owner_stop)) usleep(1000);
+  ssmem_term();
+  return NULL;
+}
+static void another_threads_allocator_used(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, owner_thread, NULL);
+  while (!atomic_load(&owner_ready)) usleep(100);
+  ssmem_gc_thread_init(NULL, 42);
+  (void)ssmem_alloc(&owned, 16); /* the owner is alive, and this is not it */
+}
+static void another_threads_allocator_freed_into(void) {
+  pthread_t t;
+  pthread_create(&t, NULL, owner_thread, NULL);
+  while (!atomic_load(&owner_ready)) usleep(100);
+  ssmem_free(&owned, malloc(16)); /* this thread is not even registered */
+}
+
+/* ---- deleters (user code that ssmem calls) and re-entry ---- */
+
+static ssmem_allocator_t deleter_home, deleter_other;
+static int deleter_ran = 0;
+static void deleter_using_another_allocator(void* obj, void* context) {
+  (void)context;
+  ssmem_free(&deleter_other, ssmem_alloc(&deleter_other, 16)); /* legal: another allocator */
+  ++deleter_ran;
+  free(obj);
+}
+static void deleter_using_its_own_allocator(void* obj, void* context) {
+  (void)context;
+  ssmem_free(&deleter_home, ssmem_alloc(&deleter_home, 16)); /* the allocator it runs in */
+  free(obj);
+}
+/* Retires one object with `fn`, then frees until its deleter has run. */
+static void retire_and_collect(ssmem_deleter_t fn) {
+  ssmem_alloc_init_fs_size(&deleter_home, 1 << 20, 1, 0); /* free sets of 1: batches of 8 */
+  ssmem_alloc_init(&deleter_other, 1 << 20, 0);
+  ssmem_retire(&deleter_home, malloc(16), fn, NULL);
+  for (int i = 0; i < 200 && deleter_ran == 0; ++i) {
+    ssmem_free(&deleter_home, ssmem_alloc(&deleter_home, 16));
+  }
+}
+static void retire_deleter_uses_another_allocator(void) {
+  retire_and_collect(deleter_using_another_allocator);
+  if (deleter_ran == 0) {
+    fprintf(stderr, "the deleter never ran\n");
+    _exit(3);
+  }
+  ssmem_term();
+}
+static void retire_deleter_uses_its_own_allocator(void) {
+  retire_and_collect(deleter_using_its_own_allocator);
+  fprintf(stderr, "the deleter never ran\n");
+}
+
+static void chunk_object_retired_without_deleter(void) {
+  ssmem_allocator_t a;
+  ssmem_alloc_init(&a, 1 << 20, 0);
+  ssmem_retire(&a, ssmem_alloc(&a, 16), NULL, NULL); /* NULL deleter: a release */
+}
+
 int main(void) {
   setenv("SSMEM_QUIET", "1", 1);
   accepted("foreign (malloc'd) objects freed through ssmem_free are adopted and reused",
@@ -283,6 +433,25 @@ int main(void) {
   accepted("init on storage left live by a thread that exited", stale_allocator_memory_reinitialised);
   detected("use of an allocator whose thread exited", stale_allocator_memory_used,
            "its thread exited");
+  if (NO_THREADS_AFTER_FORK) {
+    printf("skip accepted: a new thread's allocator on the stack of a thread that vanished in "
+           "fork() (ThreadSanitizer starts no thread after a multi-threaded fork)\n");
+  } else {
+    accepted("a new thread's allocator on the stack of a thread that vanished in fork()",
+             allocator_on_a_stack_that_vanished_in_fork);
+  }
+  detected("a copy of a live allocator used", copy_of_an_allocator_used, "not initialised");
+  detected("another (live) thread's allocator used", another_threads_allocator_used,
+           "allocator of thread id 41 (tid ");
+  detected("another thread's allocator used: the caller is named", another_threads_allocator_used,
+           "used by thread id 42 (tid ");
+  detected("another thread's allocator freed into by an unregistered thread",
+           another_threads_allocator_freed_into, "used by thread tid ");
+  accepted("a deleter of ssmem_retire that uses another allocator", retire_deleter_uses_another_allocator);
+  detected("a deleter of ssmem_retire that uses the allocator it runs in",
+           retire_deleter_uses_its_own_allocator, "allocator re-entered");
+  detected("an ssmem object retired without a deleter (a release)", chunk_object_retired_without_deleter,
+           "ssmem_retire: release of an object that came from ssmem_alloc");
   if (failures != 0) {
     printf("%d failure(s)\n", failures);
     return 1;

@@ -7,11 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <thread>
 #include <string>
+#include <vector>
 
 #include "ssmem/ssmem.h"
 #include "ssmem/ssmem.hpp"
@@ -241,4 +244,165 @@ TEST_CASE("a thread scope that ends before a scope nested in it aborts naming th
         delete outer;
       },
       "~thread_scope: scopes of one thread must end in the reverse order");
+}
+
+namespace {
+// The kernel thread ids a message names ("tid N"), in order.
+std::vector<long> tids_in(const std::string& s) {
+  std::vector<long> out;
+  for (std::size_t p = s.find("tid "); p != std::string::npos; p = s.find("tid ", p + 4)) {
+    out.push_back(std::strtol(s.c_str() + p + 4, nullptr, 10));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an allocator used by another thread aborts naming both threads") {
+  outcome o = run_child([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::allocator a(t, 16);
+    a.deallocate(a.allocate());
+    std::thread([&] { (void)a.allocate(); }).join();
+  });
+  INFO("stderr: " << o.err);
+  CHECK(o.aborted);
+  CHECK(o.err.find("ssmem::allocator::allocate: allocator of thread tid ") != std::string::npos);
+  CHECK(o.err.find("used by thread tid ") != std::string::npos);
+  const std::vector<long> tids = tids_in(o.err);
+  REQUIRE(tids.size() == 2);
+  CHECK(tids[0] != tids[1]);
+}
+
+TEST_CASE("an object pool, a deallocate, a thread scope used by another thread abort naming the misuse") {
+  expect_abort([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::object_pool<long> pool(t);
+    std::thread([&] { (void)pool.create(1); }).join();
+  }, "ssmem::object_pool::create: object pool of thread tid ");
+  expect_abort([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::allocator a(t, 16);
+    void* p = a.allocate();
+    std::thread([&] { a.deallocate(p); }).join();
+  }, "ssmem::allocator::deallocate: allocator of thread tid ");
+  expect_abort([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    std::thread([&] { t.safe_to_reclaim(); }).join();
+  }, "ssmem::thread_scope::safe_to_reclaim: thread scope of thread tid ");
+  expect_abort([] {
+    ssmem::domain d;
+    auto* t = new ssmem::thread_scope(d);
+    std::thread([&] { delete t; }).join();
+  }, "~thread_scope: thread scope of thread tid ");
+  expect_abort([] {
+    static ssmem_allocator_t c;
+    ssmem_alloc_init(&c, 1 << 20, 3);  // the C id appears in the message
+    std::thread([&] { ssmem_alloc_term(&c); }).join();
+  }, "allocator of thread id 3 (tid ");
+}
+
+TEST_CASE("an allocator built by another thread on a scope belongs to the scope's thread: no false alarm") {
+  outcome o = run_child([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::allocator* a = nullptr;
+    std::thread([&] { a = new ssmem::allocator(t, 16); }).join();  // built elsewhere...
+    for (int i = 0; i < 1000; ++i) a->deallocate(a->allocate());    // ...used by its owner
+    delete a;
+  });
+  INFO("stderr: " << o.err);
+  CHECK(o.exit_code == 0);
+  CHECK(o.err.empty());
+}
+
+namespace {
+struct node;
+ssmem::object_pool<long>* other_pool = nullptr;
+ssmem::object_pool<node>* node_pool = nullptr;
+struct node {
+  long* payload;
+  bool use_own_pool = false;
+  ~node() {
+    other_pool->destroy(payload);  // another pool: legal from a deleter
+    if (use_own_pool) node_pool->destroy(node_pool->create());  // the pool ~node() runs in
+  }
+};
+// Retires one node, then frees until its ~node() has run; returns how many nodes are live.
+void retire_one_node(bool use_own_pool) {
+  ssmem::domain d;
+  ssmem::thread_scope t(d);
+  ssmem::options o;
+  o.free_set_size = 1;
+  o.release_set_size = 1;
+  o.stamp_batch = 0;
+  ssmem::object_pool<long> longs(t, o);
+  ssmem::object_pool<node> nodes(t, o);
+  other_pool = &longs;
+  node_pool = &nodes;
+  node* n = nodes.create();
+  n->payload = longs.create(7);
+  n->use_own_pool = use_own_pool;
+  nodes.retire(n);
+  for (int i = 0; i < 10; ++i) longs.destroy(longs.create(i));
+  nodes.destroy(nodes.create());  // a retire/destroy of `nodes` gives the collected node back
+  nodes.destroy(nodes.create());
+  if (nodes.stats().returned == 0) _exit(3);
+}
+}  // namespace
+
+TEST_CASE("a deleter may use other pools; one that uses the pool it runs in aborts") {
+  outcome o = run_child([] { retire_one_node(false); });
+  INFO("stderr: " << o.err);
+  CHECK(o.exit_code == 0);
+  CHECK(o.err.empty());
+  expect_abort([] { retire_one_node(true); }, "ssmem::object_pool::create: allocator re-entered");
+}
+
+namespace {
+ssmem::allocator* handler_allocator = nullptr;
+void handler_allocates(int) { handler_allocator->deallocate(handler_allocator->allocate()); }
+}  // namespace
+
+TEST_CASE("a library lock taken again by the thread that holds it (a signal handler inside ssmem) aborts, never hangs") {
+  // The registry's lock is held here as an interrupted call would hold it; the handler's
+  // allocation reaches for it (a C++ allocator: no other lock on its way, so the two locks
+  // are taken in no order the library does not take them in). Without the check this child
+  // waits for ever (its alarm ends it).
+  outcome o = run_child([] {
+    alarm(10);
+    static ssmem::domain d;
+    static ssmem::thread_scope t(d);
+    static ssmem::allocator a(t, 16);
+    (void)a.allocate();  // the chunk is mapped: the handler's allocation calls no malloc
+    handler_allocator = &a;
+    std::signal(SIGUSR1, handler_allocates);
+    ssmem::detail::checked_registry::instance().lock_for_fork();
+    std::raise(SIGUSR1);
+  });
+  INFO("stderr: " << o.err);
+  CHECK(o.aborted);
+  CHECK(o.err.find("a lock of the library taken again by the thread that holds it") != std::string::npos);
+}
+
+TEST_CASE("a thread that exits with scopes never destroyed: the checked build says what was leaked, and goes on") {
+  outcome o = run_child([] {
+    static ssmem::domain d;
+    std::thread([] {
+      static ssmem::thread_scope* leaked[2];
+      leaked[0] = new ssmem::thread_scope;
+      leaked[1] = new ssmem::thread_scope(d);
+    }).join();
+    if (d.stats().online != 0) _exit(3);
+  });
+  INFO("stderr: " << o.err);
+  CHECK(o.exit_code == 0);
+  CHECK(o.err.find("exited holding registrations of thread_scope objects never destroyed: 1 use(s) "
+                   "of its default-domain record, 1 record(s) registered on their own (slot 0 of domain ") !=
+        std::string::npos);
+  CHECK(o.err.find("released (offline and free)") != std::string::npos);
 }

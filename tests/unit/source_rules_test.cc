@@ -10,12 +10,20 @@
 //    code under the same tag with the same orders at every site (and partners the code
 //    names), and each tag of the code is a step there;
 //  - the shipped headers hold the algorithm only: the verification suite's mutants live in
-//    verification/mutants as patches, each run by a mutant target or marked as surviving.
+//    verification/mutants as patches, each run by a mutant target or marked as surviving;
+//  - what is written in one place is only quoted elsewhere, so that it cannot go stale: the
+//    invariants I1..In are stated in docs/design.md §1, and ssmem/fwd.hpp's list, docs/
+//    porting.md's table and every header comment `Invariant In: ...` quote them word for
+//    word; fwd.hpp's map names every header of ssmem/, and the lists of headers these rules
+//    scan are the directory itself, not a copy of it; a claim that the code no longer makes
+//    (a retired claim, below) appears nowhere.
 // The files come as runfiles (data of this test), read relative to TEST_SRCDIR.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <fstream>
 #include <regex>
@@ -26,18 +34,48 @@
 
 namespace {
 
-// The algorithm (policy.hpp only states the concept: its orders are examples, not steps).
-const std::vector<std::string> algorithm_headers = {
-    "ssmem/options.hpp",      "ssmem/thread_record.hpp", "ssmem/domain.hpp",
-    "ssmem/vector_clock.hpp", "ssmem/free_set.hpp",      "ssmem/allocator.hpp",
-};
-
 std::string runfile(const std::string& rel) {
   const char* dir = std::getenv("TEST_SRCDIR");
   const char* ws = std::getenv("TEST_WORKSPACE");
   if (dir == nullptr || ws == nullptr) return rel;  // run by hand from the repository root
   return std::string(dir) + "/" + ws + "/" + rel;
 }
+
+// The files of a directory of the repository (`dir/name` for each name ending in one of
+// `exts`), sorted. //ssmem:all_headers brings every header of ssmem/ and ssmem/detail/.
+std::vector<std::string> files_in(const std::string& dir, const std::vector<std::string>& exts) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(runfile(dir), ec)) {
+    const std::string name = e.path().filename().string();
+    for (const auto& x : exts) {
+      if (name.size() > x.size() && name.compare(name.size() - x.size(), x.size(), x) == 0) {
+        out.push_back(dir + "/" + name);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The headers of ssmem/ that are not the policy-templated algorithm, and why. Every other
+// header of ssmem/ is algorithm: a new part is checked by every rule below the day it appears.
+const std::map<std::string, std::string> not_algorithm = {
+    {"ssmem/fwd.hpp", "the map: declarations only"},
+    {"ssmem/policy.hpp", "the concept: its orders are examples, not steps (scanned for the machine only)"},
+    {"ssmem/native_policy.hpp", "the production policy: std::atomic, fences, mmap"},
+    {"ssmem/ssmem.hpp", "the C++ API over the native policy"},
+};
+
+// The algorithm (the headers of ssmem/ but those above).
+std::vector<std::string> algorithm_headers_in_tree() {
+  std::vector<std::string> out;
+  for (const auto& h : files_in("ssmem", {".hpp"})) {
+    if (not_algorithm.count(h) == 0) out.push_back(h);
+  }
+  return out;
+}
+const std::vector<std::string> algorithm_headers = algorithm_headers_in_tree();
 
 std::vector<std::string> read_lines(const std::string& rel) {
   std::ifstream in(runfile(rel));
@@ -445,14 +483,14 @@ TEST_CASE("the porting.md comparison sees a wrong order, a missing step, a missi
 
 // ---- The shipped text is the algorithm; the mutants are patches applied by the build.
 
-// Every file of //ssmem that a user or a porter reads.
-const std::vector<std::string> shipped_files = {
-    "ssmem/allocator.hpp",    "ssmem/detail/checked.hpp", "ssmem/detail/report.hpp",
-    "ssmem/detail/source_location.hpp", "ssmem/domain.hpp", "ssmem/free_set.hpp",
-    "ssmem/fwd.hpp",          "ssmem/native_policy.hpp",  "ssmem/options.hpp",
-    "ssmem/policy.hpp",       "ssmem/ssmem.cc",           "ssmem/ssmem.h",
-    "ssmem/ssmem.hpp",        "ssmem/thread_record.hpp",  "ssmem/vector_clock.hpp",
-};
+// Every file of //ssmem that a user or a porter reads: the headers (the directory) and ssmem.cc.
+std::vector<std::string> shipped_files_in_tree() {
+  std::vector<std::string> out = files_in("ssmem", {".hpp", ".h"});
+  for (const auto& h : files_in("ssmem/detail", {".hpp"})) out.push_back(h);
+  out.push_back("ssmem/ssmem.cc");
+  return out;
+}
+const std::vector<std::string> shipped_files = shipped_files_in_tree();
 
 // A line that belongs to the verification suite, not to the library.
 bool is_scaffolding(const std::string& line) {
@@ -498,4 +536,324 @@ TEST_CASE("every mutant of verification/mutants is run by a mutant target, or ma
                                         "'No target runs it.'"));
   }
   CHECK_MESSAGE(mutants >= 20, "found only " << mutants << " mutants in mutants.bzl: is the scan broken?");
+}
+
+// ---- Written once, quoted elsewhere: the header lists, the map, the invariants.
+
+TEST_CASE("the rules scan every header of ssmem/: the algorithm is the directory but the listed exceptions") {
+  const std::vector<std::string> all = files_in("ssmem", {".hpp"});
+  REQUIRE_MESSAGE(all.size() >= 10, "found only " << all.size() << " headers in ssmem/: is the scan broken?");
+  for (const auto& entry : not_algorithm) {
+    const std::string& h = entry.first;
+    const std::string& why = entry.second;
+    CHECK_MESSAGE(std::find(all.begin(), all.end(), h) != all.end(),
+                  h << " is listed as not algorithm (" << why << ") but is not in ssmem/");
+  }
+  for (const char* part : {"ssmem/allocator.hpp", "ssmem/chunk_carver.hpp", "ssmem/set_pipeline.hpp",
+                           "ssmem/release_queue.hpp", "ssmem/domain.hpp", "ssmem/thread_record.hpp"}) {
+    CHECK_MESSAGE(std::find(algorithm_headers.begin(), algorithm_headers.end(), part) != algorithm_headers.end(),
+                  part << " is not scanned as an algorithm header");
+  }
+  CHECK(std::find(shipped_files.begin(), shipped_files.end(), "ssmem/detail/checked.hpp") != shipped_files.end());
+  CHECK(std::find(shipped_files.begin(), shipped_files.end(), "ssmem/ssmem.h") != shipped_files.end());
+}
+
+// The header names of ssmem/fwd.hpp's map: `//   name.hpp  ...` at the start of a map line.
+std::set<std::string> map_entries(const std::vector<std::string>& lines) {
+  static const std::regex entry(R"(^//\s+([a-z_]+\.(hpp|h))\s)");
+  std::set<std::string> out;
+  for (const auto& l : lines) {
+    std::smatch m;
+    if (std::regex_search(l, m, entry)) out.insert("ssmem/" + m[1].str());
+  }
+  return out;
+}
+
+TEST_CASE("ssmem/fwd.hpp's map names every header of ssmem/, and only those") {
+  const std::set<std::string> named = map_entries(read_lines("ssmem/fwd.hpp"));
+  std::vector<std::string> present = files_in("ssmem", {".hpp", ".h"});
+  REQUIRE(present.size() >= 10);
+  for (const auto& h : present) {
+    if (h == "ssmem/fwd.hpp") continue;
+    CHECK_MESSAGE(named.count(h) == 1, h << " is not in ssmem/fwd.hpp's map");
+  }
+  for (const auto& h : named) {
+    CHECK_MESSAGE(std::find(present.begin(), present.end(), h) != present.end(),
+                  "ssmem/fwd.hpp's map names " << h << ", which is not in ssmem/");
+  }
+  // The scan itself: a map line is seen, prose that mentions a header is not.
+  CHECK(map_entries({"//   domain.hpp          basic_domain<Policy>   registry   I2"}) ==
+        std::set<std::string>{"ssmem/domain.hpp"});
+  CHECK(map_entries({"// The map of ssmem: see domain.hpp for the records."}).empty());
+}
+
+// An invariant's text, as written somewhere (for messages: where).
+struct invariant_text {
+  std::string id;  // "I1"
+  std::string text;
+  std::string where;
+};
+
+// Text as compared: markup (backticks, **) dropped, whitespace collapsed, lower case, no
+// trailing '.' or ';'. Quotes may differ from the statement in nothing else.
+std::string normalise(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '`' || c == '*') continue;
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == ';')) out.pop_back();
+  return out;
+}
+
+// docs/design.md §1: `- **In** text`, continued on lines indented by two spaces.
+std::vector<invariant_text> design_invariants(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex start(R"(^- \*\*(I[0-9]+)\*\* (.*)$)");
+  std::vector<invariant_text> out;
+  bool open = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (std::regex_match(lines[i], m, start)) {
+      out.push_back({m[1].str(), m[2].str(), file + ":" + std::to_string(i + 1)});
+      open = true;
+    } else if (open && lines[i].rfind("  ", 0) == 0 && !trim(lines[i]).empty()) {
+      out.back().text += " " + trim(lines[i]);
+    } else {
+      open = false;
+    }
+  }
+  return out;
+}
+
+// ssmem/fwd.hpp: `//   In text`, continued on comment lines indented further.
+std::vector<invariant_text> fwd_invariants(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex start(R"(^//\s+(I[0-9]+) (.*)$)");
+  static const std::regex more(R"(^//\s{5,}(\S.*)$)");
+  std::vector<invariant_text> out;
+  bool open = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (std::regex_match(lines[i], m, start)) {
+      out.push_back({m[1].str(), m[2].str(), file + ":" + std::to_string(i + 1)});
+      open = true;
+    } else if (open && std::regex_match(lines[i], m, more)) {
+      out.back().text += " " + m[1].str();
+    } else {
+      open = false;
+    }
+  }
+  return out;
+}
+
+// docs/porting.md §4: table rows `| In | text | ...`.
+std::vector<invariant_text> table_invariants(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex row(R"(^\|\s*(I[0-9]+)\s*\|([^|]*)\|)");
+  std::vector<invariant_text> out;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (std::regex_search(lines[i], m, row)) {
+      out.push_back({m[1].str(), trim(m[2].str()), file + ":" + std::to_string(i + 1)});
+    }
+  }
+  return out;
+}
+
+// A comment line without its leading slashes ("///" alone: empty).
+std::string without_slashes(const std::string& t) {
+  const auto p = t.find_first_not_of('/');
+  return p == std::string::npos ? "" : t.substr(p);
+}
+
+// A header's quotes: in each block of comment lines (joined), `Invariant In:` and the text
+// after it to the end of the block.
+std::vector<invariant_text> header_quotes(const std::vector<std::string>& lines, const std::string& file) {
+  static const std::regex quote(R"(Invariant (I[0-9]+):\s*)");
+  std::vector<invariant_text> out;
+  std::string block;
+  std::size_t first = 0;
+  auto flush = [&] {
+    for (std::sregex_iterator it(block.begin(), block.end(), quote), end; it != end; ++it) {
+      out.push_back({(*it)[1].str(), block.substr(it->position() + it->length()),
+                     file + ":" + std::to_string(first + 1)});
+    }
+    block.clear();
+  };
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string t = trim(lines[i]);
+    if (t.rfind("//", 0) != 0) {
+      flush();
+      continue;
+    }
+    if (block.empty()) first = i;
+    block += " " + without_slashes(t);
+  }
+  flush();
+  return out;
+}
+
+// What differs from the statements: each copy holds every invariant, with the same words; each
+// quote begins with its invariant's words (a header may go on to explain it).
+std::vector<std::string> compare_invariants(const std::vector<invariant_text>& statements,
+                                            const std::vector<std::vector<invariant_text>>& copies,
+                                            const std::vector<invariant_text>& quotes) {
+  std::vector<std::string> problems;
+  std::map<std::string, std::string> stated;
+  for (const auto& s : statements) {
+    if (!stated.emplace(s.id, normalise(s.text)).second) problems.push_back(s.where + ": " + s.id + " stated twice");
+  }
+  for (std::size_t n = 1; n <= stated.size(); ++n) {
+    if (stated.count("I" + std::to_string(n)) == 0) problems.push_back("I" + std::to_string(n) + " is not stated");
+  }
+  for (const auto& copy : copies) {
+    std::set<std::string> seen;
+    for (const auto& c : copy) {
+      seen.insert(c.id);
+      auto it = stated.find(c.id);
+      if (it == stated.end()) {
+        problems.push_back(c.where + ": " + c.id + " is not an invariant of the statement");
+      } else if (normalise(c.text) != it->second) {
+        problems.push_back(c.where + ": " + c.id + " differs from its statement:\n  here:      " +
+                           normalise(c.text) + "\n  statement: " + it->second);
+      }
+    }
+    const std::string where = copy.empty() ? std::string("a copy") : copy.front().where;
+    for (const auto& [id, text] : stated) {
+      if (seen.count(id) == 0) problems.push_back(where + ": the list lacks " + id);
+    }
+  }
+  for (const auto& q : quotes) {
+    auto it = stated.find(q.id);
+    if (it == stated.end()) {
+      problems.push_back(q.where + ": quotes " + q.id + ", which is not an invariant");
+    } else if (normalise(q.text).rfind(it->second, 0) != 0) {
+      problems.push_back(q.where + ": Invariant " + q.id + " does not begin with its statement:\n  here:      " +
+                         normalise(q.text) + "\n  statement: " + it->second);
+    }
+  }
+  return problems;
+}
+
+// docs/design.md, when this test can read it (it is not among its runfiles yet: run by hand
+// from the repository root, or with //docs:design.md added to its data); else nothing.
+std::vector<std::string> optional_lines(const std::string& rel) {
+  std::ifstream in(runfile(rel));
+  std::vector<std::string> lines;
+  for (std::string l; in.good() && std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+TEST_CASE("the invariants are stated once (docs/design.md §1) and quoted word for word elsewhere") {
+  const auto fwd = fwd_invariants(read_lines("ssmem/fwd.hpp"), "ssmem/fwd.hpp");
+  const auto table = table_invariants(read_lines("docs/porting.md"), "docs/porting.md");
+  REQUIRE_MESSAGE(fwd.size() >= 4, "found only " << fwd.size() << " invariants in ssmem/fwd.hpp: is the scan broken?");
+  REQUIRE_MESSAGE(table.size() >= 4, "found only " << table.size() << " invariants in docs/porting.md's table");
+  std::vector<invariant_text> quotes;
+  std::set<std::string> quoted;
+  for (const auto& h : shipped_files) {
+    for (const auto& q : header_quotes(read_lines(h), h)) {
+      quotes.push_back(q);
+      quoted.insert(q.id);
+    }
+  }
+  const auto design_lines = optional_lines("docs/design.md");
+  std::vector<invariant_text> statements;
+  std::vector<std::vector<invariant_text>> copies = {table};
+  if (design_lines.empty()) {
+    // The map's list stands in for the statement; a drift between design.md and the map is
+    // then seen only when the test is run from the repository root.
+    MESSAGE("docs/design.md is not among this test's runfiles: the quotes are compared with ssmem/fwd.hpp's list");
+    statements = fwd;
+  } else {
+    statements = design_invariants(design_lines, "docs/design.md");
+    REQUIRE_MESSAGE(statements.size() >= 4, "found only " << statements.size() << " invariants in docs/design.md");
+    copies.push_back(fwd);
+  }
+  for (const auto& p : compare_invariants(statements, copies, quotes)) FAIL_CHECK(p);
+  // Each invariant is quoted by a header that keeps it (thread_record, domain, vector_clock,
+  // free_set), so that a reader of that header sees the words of the statement.
+  for (const auto& s : statements) {
+    CHECK_MESSAGE(quoted.count(s.id) == 1, "no header comment says 'Invariant " << s.id << ": ...'");
+  }
+}
+
+TEST_CASE("the invariant comparison sees a changed word, a missing invariant and a stale quote") {
+  const std::vector<std::string> design = {
+      "- **I1** A thread holds no reference that it loaded before its latest version change.",
+      "- **I2** Records are pushed with `index = head.index + 1` and",
+      "  are never freed.",
+      "",
+      "I1 is the user's side of the contract."};
+  const auto statements = design_invariants(design, "design");
+  REQUIRE(statements.size() == 2);
+  CHECK(normalise(statements[1].text) == "records are pushed with index = head.index + 1 and are never freed");
+
+  const std::vector<std::string> fwd = {
+      "// Invariants:", "//   I1 a thread holds no reference that it loaded before its latest version",
+      "//      change.", "//   I2 records are pushed with index = head.index + 1 and are never freed.",
+      "#ifndef X"};
+  const auto copy = fwd_invariants(fwd, "fwd");
+  REQUIRE(copy.size() == 2);
+  const auto quotes = header_quotes(
+      {"/// \\file", "/// A record. Invariant I1: a thread holds no reference that it loaded before",
+       "/// its latest version change; only the owner writes it.", "#ifndef Y"},
+      "h");
+  REQUIRE(quotes.size() == 1);
+  CHECK(compare_invariants(statements, {copy}, quotes).empty());
+
+  std::vector<std::string> changed = fwd;
+  changed[3] = "//   I2 records are pushed with index = head.index + 1 and are never unlinked.";
+  CHECK(compare_invariants(statements, {fwd_invariants(changed, "fwd")}, quotes).size() == 1);
+
+  std::vector<std::string> missing = fwd;
+  missing.erase(missing.begin() + 3);  // no I2
+  CHECK(compare_invariants(statements, {fwd_invariants(missing, "fwd")}, quotes).size() == 1);
+
+  const auto stale = header_quotes(
+      {"// Invariant I1: a thread holds no reference it loaded before its latest bump."}, "h");
+  CHECK(compare_invariants(statements, {copy}, stale).size() == 1);
+
+  const std::vector<std::string> table = {"| I1 | a thread holds no reference that it loaded before its "
+                                          "latest version change | unit | 1 |"};
+  CHECK(compare_invariants({statements[0]}, {table_invariants(table, "table")}, {}).empty());
+}
+
+// ---- Retired claims: sentences that were true of an earlier algorithm and are not now. A
+// stale comment is most often one of these, copied from an older file or brought back by a
+// merge; each entry says what replaced it.
+const std::vector<std::pair<std::string, std::string>> retired_claims = {
+    {"the newest set is never collected", "I4: no set is collected by its own stamp (a probe may collect the newest stamped set)"},
+    {"stamped on it when it filled", "a set's stamp may come later than the moment it filled (batches, put-off stamps)"},
+    {"stamped on a later set", "a set is collected by a clock read later: a stamp or a probe"},
+    {"one snapshot per full free set", "one stamp per batch of full sets (stamp_batch)"},
+    {"a later stamp is newer", "a clock read later, stamp or probe, is newer"},
+};
+
+TEST_CASE("no shipped file or porting document repeats a retired claim") {
+  std::vector<std::string> files = shipped_files;
+  files.push_back("docs/porting.md");
+  files.push_back("docs/memory_order.md");
+  for (const auto& f : files) {
+    std::string text;
+    for (const auto& l : read_lines(f)) {
+      const std::string t = trim(l);
+      text += " " + (t.rfind("//", 0) == 0 ? without_slashes(t) : t);
+    }
+    const std::string flat = normalise(text);
+    for (const auto& retired : retired_claims) {
+      const std::string& claim = retired.first;
+      const std::string& now = retired.second;
+      CHECK_MESSAGE(flat.find(normalise(claim)) == std::string::npos,
+                    f << " says \"" << claim << "\", which is no longer true: " << now);
+    }
+  }
+  // The search reads across comment lines.
+  CHECK(normalise(" the newest set is never  collected.") == "the newest set is never collected");
 }

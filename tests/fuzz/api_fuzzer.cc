@@ -50,6 +50,7 @@
 #include <new>
 #include <set>
 #include <stdexcept>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -779,6 +780,8 @@ enum op : int {
   op_worker_exit,   // form: the worker thread ends (and a new one starts with its next op)
   op_this_thread,   // the worker's ssmem::this_thread() scope (until it exits)
   op_malloc,        // count size: malloc'd objects, shared (for release, retire, load)
+  op_nulls,         // every documented no-op on a null object (free, release, retire, destroy)
+  op_debug,         // the debug and statistics printers (stdout goes to /dev/null)
   op_count
 };
 
@@ -787,7 +790,8 @@ const char* const op_names[op_count] = {
     "c_term_alloc", "c_term",      "c_gc_init",   "ts_next",      "offline",     "online",
     "scope_push",   "scope_pop",   "cxx_new",     "cxx_delete",   "cxx_allocate", "pool_new",
     "pool_delete",  "pool_create", "pool_destroy", "pool_retire", "load_refs",   "read_refs",
-    "check_all",    "misuse",      "worker_exit", "this_thread",  "malloc"};
+    "check_all",    "misuse",      "worker_exit", "this_thread",  "malloc",      "nulls",
+    "debug"};
 
 ssmem::options options_from(reader& in) {
   ssmem::options o;
@@ -1584,6 +1588,65 @@ void run_op(int actor, op code, reader& in) {
       do_misuse(kind, arg);
       return;
     }
+    case op_nulls: {
+      // Null objects are no-ops in every form; a deleter given with one never runs.
+      for (int s = 0; s < c_slots; ++s) {
+        if (x.c_alloc[s] < 0) continue;
+        ssmem_free(&x.c[s], nullptr);
+        ssmem_release(&x.c[s], nullptr);
+        ssmem_retire(&x.c[s], nullptr, [](void*, void*) { fail("ssmem_retire(a, NULL, fn, c) called fn"); },
+                     nullptr);
+      }
+      for (int s = 0; s < cxx_slots; ++s) {
+        if (x.cxx_alloc[s] < 0) continue;
+        alloc_m& a = alloc_of(x.cxx_alloc[s]);
+        a.cxx->deallocate(nullptr);
+        a.cxx->release(nullptr);
+        a.cxx->retire(nullptr, [](void*, void*) { fail("retire(nullptr, fn, c) called fn"); }, nullptr);
+        a.cxx->retire(static_cast<std::uint64_t*>(nullptr),
+                      [](std::uint64_t*) noexcept { fail("retire(nullptr, deleter) called the deleter"); });
+        check_stats(a);
+      }
+      for (int s = 0; s < pool_slots; ++s) {
+        if (x.pool_alloc[s] < 0) continue;
+        alloc_m& a = alloc_of(x.pool_alloc[s]);
+        a.pool->destroy(nullptr);
+        a.pool->retire(nullptr);
+        check_stats(a);
+      }
+      return;
+    }
+    case op_debug: {
+      std::size_t n = ssmem_ts_set_size();
+      size_t* set = ssmem_ts_set_collect();
+      FZ_CHECK(set != nullptr, "ssmem_ts_set_collect returned NULL");
+      FZ_CHECK(ssmem_ts_set_size() >= n, "the domain shrank");
+      ssmem_ts_set_print(set);
+      std::free(set);
+      ssmem_ts_list_print();
+      for (int s = 0; s < c_slots; ++s) {
+        if (x.c_alloc[s] < 0) continue;
+        ssmem_free_list_print(&x.c[s]);
+        ssmem_collected_list_print(&x.c[s]);
+        ssmem_available_list_print(&x.c[s]);
+        ssmem_all_list_print(&x.c[s], actor);
+        ssmem_stats_print(&x.c[s]);
+      }
+      std::ostringstream out;
+      for (int s = 0; s < cxx_slots; ++s) {
+        if (x.cxx_alloc[s] >= 0) out << alloc_of(x.cxx_alloc[s]).cxx->stats() << "\n";
+      }
+      for (int s = 0; s < pool_slots; ++s) {
+        if (x.pool_alloc[s] >= 0) out << alloc_of(x.pool_alloc[s]).pool->stats() << "\n";
+      }
+      ssmem::domain_stats d = ssmem::default_domain().stats();
+      out << d;
+      FZ_CHECK(d.slots == d.online + d.offline + d.free, "domain stats: %zu slots != %zu + %zu + %zu", d.slots,
+               d.online, d.offline, d.free);
+      FZ_CHECK(d.online + d.offline >= static_cast<std::size_t>(M.actor[0].has_record + M.actor[1].has_record),
+               "domain stats: fewer registered records than registered threads");
+      return;
+    }
     case op_worker_exit:
     case op_this_thread:
     case op_malloc:
@@ -1791,6 +1854,8 @@ void run_input(const std::uint8_t* data, std::size_t size) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setenv("SSMEM_QUIET", "1", 1);
+  // The debug printers (op_debug) write to stdout; libFuzzer reports on stderr.
+  if (std::freopen("/dev/null", "w", stdout) == nullptr) fail("cannot send stdout to /dev/null");
   const char* t = std::getenv("SSMEM_FUZZ_TRACE");
   trace = t != nullptr && t[0] == '1';
   const char* bugs = std::getenv("SSMEM_FUZZ_KNOWN_BUGS");

@@ -19,7 +19,7 @@ OPS = [
     "c_gc_init", "ts_next", "offline", "online", "scope_push", "scope_pop", "cxx_new",
     "cxx_delete", "cxx_allocate", "pool_new", "pool_delete", "pool_create", "pool_destroy",
     "pool_retire", "load_refs", "read_refs", "check_all", "misuse", "worker_exit",
-    "this_thread", "malloc",
+    "this_thread", "malloc", "nulls", "debug",
 ]
 
 # Tables of api_fuzzer.cc (the byte that selects each value).
@@ -290,6 +290,17 @@ def seeds():
         p.op("c_alloc", 0, b, count(8))
     p.op("check_all").free(n=64)
     s["c_smaller_sizes"] = p
+
+    # Null objects (no-ops) and the debug printers, on every kind of allocator, both threads.
+    p = program()
+    p.c_init(free_set=4).c_alloc(n=16).free(n=8)
+    p.op("c_init", 0, 0, 7, 1, 1, actor=WORKER).op("c_alloc", 0, size(32), count(8), actor=WORKER)
+    p.op("scope_push").op("cxx_new", 0, size(64), options(free_set=2)).op("cxx_allocate", 0, count(8))
+    p.op("pool_new", 0, 1, options(free_set=2)).op("pool_create", 0, count(8), 0)
+    p.op("pool_retire", u16(0), 0, count(4))
+    p.op("nulls").op("debug").op("nulls", actor=WORKER).op("debug", actor=WORKER)
+    p.free(n=16).op("debug")
+    s["nulls_and_debug"] = p
 
     return s
 

@@ -121,8 +121,13 @@ known_bug known_bugs[] = {
      "shorter than their capacity (heap-buffer-overflow), thresholds wrapped to small numbers; a set "
      "too large for memory aborts at the first free",
      true, false},
+    {"chunk_size_zero",
+     "a chunk_size of 0 (ssmem_alloc_init(a, 0, id)) never grows, 0 doubled being 0: one chunk, "
+     "one mmap and one page per object, and the checked registry's sorted chunk table makes every "
+     "allocation cost a memmove of all of it (quadratic)",
+     true, false},
 };
-enum bug_id { bug_size_wrap = 0, bug_option_overflow = 1 };
+enum bug_id { bug_size_wrap = 0, bug_option_overflow = 1, bug_chunk_size_zero = 2 };
 bool reach(bug_id b) { return !known_bugs[b].open || known_bugs[b].enabled; }
 
 // ---- input -------------------------------------------------------------------------------
@@ -204,7 +209,8 @@ std::size_t stamp_backlog_of(std::uint8_t b) {
 std::size_t chunk_size_of(std::uint8_t b) {
   static const std::size_t table[] = {std::size_t{32} << 20, 0, 1, 64, 4095, 4096, 16384, 65536,
                                       std::size_t{1} << 20, std::size_t{4} << 20, 100000};
-  return table[b % 11];
+  std::size_t c = table[b % 11];
+  return c == 0 && !reach(bug_chunk_size_zero) ? 1 : c;
 }
 std::size_t chunk_size_max_of(std::uint8_t b) {
   static const std::size_t table[] = {std::size_t{4} << 30, 0, 4096, 65536, std::size_t{1} << 20,
@@ -284,6 +290,7 @@ struct alloc_m {
   int scope_level = 0;  // cxx/pool: the scope it was built on
   int pool_type = no_pool;
   std::size_t obj_size = 0;  // 0 until fixed (C API)
+  bool tiny_chunks = false;  // a chunk per object or so: few objects per operation (speed)
   bool unservable = false;   // a C++ allocator of a size no system maps
   bool zero = false;
   std::set<void*> in_sets;   // freed into it, not handed out again
@@ -1166,6 +1173,7 @@ void run_op(int actor, op code, reader& in) {
       a.kind = akind::c_api;
       a.actor = actor;
       a.slot = s;
+      a.tiny_chunks = chunk == 0;
       x.c_alloc[s] = a.id;
       M.allocs.emplace(a.id, std::move(a));
       return;
@@ -1176,6 +1184,7 @@ void run_op(int actor, op code, reader& in) {
       std::size_t n = count_of(in.u8());
       if (x.c_alloc[s] < 0 || !online) return;
       alloc_m& a = alloc_of(x.c_alloc[s]);
+      if (a.tiny_chunks) n = std::min<std::size_t>(n, 64);
       for (std::size_t i = 0; i < n && M.live.size() < max_live; ++i) {
         std::size_t size;
         bool first = a.obj_size == 0;
@@ -1413,6 +1422,7 @@ void run_op(int actor, op code, reader& in) {
       a.slot = s;
       a.scope_level = static_cast<int>(x.scopes.size()) - 1;
       a.zero = o.zero_memory;
+      a.tiny_chunks = o.chunk_size == 0 || (!o.chunk_doubling && o.chunk_size < 4096);
       ssmem::thread_scope& scope = *x.scopes.back().scope;
       if (code == op_cxx_new) {
         std::size_t size = object_size_of(sb, false);
@@ -1450,6 +1460,7 @@ void run_op(int actor, op code, reader& in) {
       std::size_t n = count_of(in.u8());
       if (x.cxx_alloc[s] < 0 || !online) return;
       alloc_m& a = alloc_of(x.cxx_alloc[s]);
+      if (a.tiny_chunks) n = std::min<std::size_t>(n, 64);
       for (std::size_t i = 0; i < n && M.live.size() < max_live; ++i) {
         void* p = nullptr;
         try {
@@ -1471,6 +1482,7 @@ void run_op(int actor, op code, reader& in) {
       std::uint8_t throws = in.u8();
       if (x.pool_alloc[s] < 0 || !online) return;
       alloc_m& a = alloc_of(x.pool_alloc[s]);
+      if (a.tiny_chunks) n = std::min<std::size_t>(n, 64);
       for (std::size_t i = 0; i < n && M.live.size() < max_live; ++i) {
         std::uint64_t seed = M.next_seed++;
         const bool fails = throws != 0 && (throws + i) % 7 == 0;

@@ -143,6 +143,27 @@ void c_round_trip(ssmem_allocator_t* a, std::size_t bytes, std::size_t n) {
   }
 }
 
+// The chunks of a C allocator, read from ssmem_stats_print's line ("... in N chunk(s) ...").
+std::size_t c_chunks(ssmem_allocator_t* a) {
+  int fds[2];
+  if (pipe(fds) != 0) fail("pipe");
+  std::fflush(stdout);
+  int saved = dup(1);
+  dup2(fds[1], 1);
+  ssmem_stats_print(a);
+  std::fflush(stdout);
+  dup2(saved, 1);
+  close(saved);
+  close(fds[1]);
+  char buf[2048];
+  ssize_t n = read(fds[0], buf, sizeof buf - 1);
+  close(fds[0]);
+  buf[n > 0 ? n : 0] = '\0';
+  const char* in = std::strstr(buf, " B in ");
+  if (in == nullptr) fail("no chunk count in ssmem_stats_print's output");
+  return std::strtoul(in + 6, nullptr, 10);
+}
+
 // Every size from SIZE_MAX - 64 to SIZE_MAX: the rounding to 16 bytes wraps for the top 15.
 std::vector<std::size_t> sizes_near_max() {
   std::vector<std::size_t> s;
@@ -430,4 +451,42 @@ TEST_CASE("a release_set_size whose set does not fit in memory is clamped or ref
       if (deleted != 100) fail("not every retired object reached its deleter", static_cast<std::size_t>(deleted));
     }), "release_set_size");
   }
+}
+
+TEST_CASE("with a chunk_size of 1, chunks grow by doubling (the control of the next test)") {
+  expect_clean(run_child([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::options o;
+    o.chunk_size = 1;
+    ssmem::allocator a(t, 64, o);
+    for (int i = 0; i < 10000; ++i) (void)a.allocate();
+    if (a.stats().chunks > 64) fail("more than 64 chunks for 10000 objects with doubling", a.stats().chunks);
+  }));
+}
+
+TEST_CASE("a chunk_size of 0 still grows: never one chunk (one mmap, one page) per object"
+          * doctest::test_suite("known_bug")) {
+  // 0 doubled is 0: every chunk is as small as one object needs, so each 64-byte object costs
+  // a mapping of its own (a system call and a 4 KiB page). Found by the API fuzzer (tests/fuzz:
+  // a quadratic slowdown of the checked registry, one entry per chunk).
+  expect_no_wrap(run_child([] {
+    ssmem::domain d;
+    ssmem::thread_scope t(d);
+    ssmem::options o;
+    o.chunk_size = 0;
+    ssmem::allocator a(t, 64, o);
+    for (int i = 0; i < 10000; ++i) (void)a.allocate();
+    if (a.stats().chunks > 64) fail("one chunk per object with chunk_size 0", a.stats().chunks);
+  }), "chunk");
+  expect_no_wrap(run_child([] {  // the C API's `size` of ssmem_alloc_init
+    ssmem_allocator_t a;
+    ssmem_alloc_init(&a, 0, 0);
+    for (int i = 0; i < 10000; ++i) {
+      if (ssmem_alloc(&a, 64) == nullptr) fail("NULL");
+    }
+    std::size_t chunks = c_chunks(&a);
+    if (chunks > 64) fail("one chunk per object with ssmem_alloc_init(a, 0, id)", chunks);
+    ssmem_term();
+  }), "chunk");
 }

@@ -411,6 +411,7 @@ struct model {
   std::unordered_map<void*, int> home_of;  // every object handed out or adopted: its home
   std::vector<mallocd_m> mallocd;          // from malloc, shared, not yet released or retired
   std::map<std::uint64_t, ticket_m> tickets;
+  std::unordered_map<void*, std::uint64_t> waiting_ticket;  // a retired object: its ticket
   std::uint64_t next_ticket = 1;
   void* expect_dtor = nullptr;  // pool destroy(): the ~T() that must run now
   void* last_ctor = nullptr;    // pool create(): the object being constructed
@@ -858,6 +859,7 @@ void on_deleter(std::uint64_t ticket, void* obj) {
   long bad = pattern_damage(obj, k.size, k.seed);
   FZ_CHECK(bad < 0, "the deleter of %p: word %ld changed while it waited", obj, bad);
   k.done = true;
+  M.waiting_ticket.erase(obj);
   scribble(obj, k.size);
   std::free(obj);
 }
@@ -1301,6 +1303,7 @@ void run_op(int actor, op code, reader& in) {
         mallocd_m m = take_mallocd(8 + form * 2);
         std::uint64_t id = M.next_ticket++;
         M.tickets[id] = ticket_m{m.p, m.size, m.seed, a.id, false};
+        M.waiting_ticket[m.p] = id;
         ++a.released;
         int f = (form + static_cast<int>(i)) % 4;
         note("  retire %p into allocator %d (form %d, ticket %llu)\n", m.p, a.id, f, (unsigned long long)id);
@@ -1308,6 +1311,7 @@ void run_op(int actor, op code, reader& in) {
         if (a.kind == akind::c_api) {
           if (f == 0) {
             M.tickets[id].done = true;  // a null deleter: released, free()d by the library
+            M.waiting_ticket.erase(m.p);
             ssmem_retire(&x.c[a.slot], m.p, nullptr, nullptr);
           } else {
             ssmem_retire(&x.c[a.slot], m.p, c_deleter, ctx);
@@ -1322,18 +1326,17 @@ void run_op(int actor, op code, reader& in) {
           // A stateless callable: the ticket travels in the model, keyed by the object.
           struct by_address {
             void operator()(std::uint64_t* q) const noexcept {
-              for (auto& [tid, k] : M.tickets) {
-                if (k.p == q && !k.done) {
-                  on_deleter(tid, q);
-                  return;
-                }
+              auto it = M.waiting_ticket.find(q);
+              if (it == M.waiting_ticket.end()) {
+                fail("a stateless deleter ran for %p, which waits for no deleter", static_cast<void*>(q));
               }
-              fail("a stateless deleter ran for %p, which waits for no deleter", static_cast<void*>(q));
+              on_deleter(it->second, q);
             }
           };
           a.cxx->retire(static_cast<std::uint64_t*>(m.p), by_address{});
         } else {
           M.tickets[id].done = true;
+          M.waiting_ticket.erase(m.p);
           a.cxx->retire(m.p, nullptr, nullptr);  // null deleter: as release()
         }
         check_stats(a);
@@ -1802,6 +1805,7 @@ void teardown() {
   for (const mallocd_m& m : M.mallocd) std::free(m.p);
   M.mallocd.clear();
   M.tickets.clear();
+  M.waiting_ticket.clear();
   M.live.clear();
   M.home_of.clear();
   reset_actor(M.actor[0], 0);

@@ -1006,7 +1006,8 @@ void do_misuse(std::uint8_t kind, std::uint8_t arg) {
     case 5: {  // a size larger than the allocator's objects
       int s = fixed_c(arg);
       if (s < 0) return;
-      std::size_t size = alloc_of(x.c_alloc[s]).obj_size + 1 + arg;
+      // Just above the object size, or far above it (SIZE_MAX: no rounding may wrap it to a fit).
+      std::size_t size = arg % 2 == 0 ? alloc_of(x.c_alloc[s]).obj_size + 1 + arg : size_max - arg / 2;
       expect_caught("ssmem_alloc larger than the object size", [&] { (void)ssmem_alloc(&x.c[s], size); },
                     "wrong size: larger");
       return;

@@ -319,70 +319,92 @@ void churn(ssmem::allocator& a, std::size_t n) {
 
 }  // namespace
 
+// Free-set sizes of the tests below: 8 (stamps after a few hundred frees) and the default 507
+// (batches of 4056 objects), with the number of frees that makes each stamp, put off, yield.
+struct set_case {
+  std::size_t free_set_size;
+  std::size_t frees;
+};
+const set_case set_cases[] = {{8, 4000}, {507, 30000}};
+
 TEST_CASE("with the default stamp_backlog, a held-back owner yields (the control of the next test)") {
-  expect_clean(run_child([] {
-    with_blocker([](ssmem::thread_scope& t) {
-      ssmem::options o;
-      o.free_set_size = 8;
-      ssmem::allocator a(t, 64, o);
-      churn(a, 4000);
-      if (a.stats().deferred == 0) fail("no stamp was put off: the blocker did not hold collection");
-      if (a.stats().yields == 0) fail("no yield with the default stamp_backlog");
-    });
-  }));
+  for (const set_case& c : set_cases) {
+    CAPTURE(c.free_set_size);
+    expect_clean(run_child([c] {
+      with_blocker([c](ssmem::thread_scope& t) {
+        ssmem::options o;
+        o.free_set_size = c.free_set_size;
+        ssmem::allocator a(t, 64, o);
+        churn(a, c.frees);
+        if (a.stats().deferred == 0) fail("no stamp was put off: the blocker did not hold collection");
+        if (a.stats().yields == 0) fail("no yield with the default stamp_backlog");
+      });
+    }));
+  }
 }
 
 TEST_CASE("a stamp_backlog whose product with stamp_batch and free_set_size overflows never wraps to a small threshold"
           * doctest::test_suite("known_bug")) {
-  // Issue 19.7: stamp_backlog * stamp_batch * free_set_size = 2^58 * 8 * 8 wraps to 0, and the
-  // owner yields at every put-off stamp: the opposite of a huge backlog.
-  for (std::size_t backlog : {(size_max >> 6) + 1, size_max / 2, size_max - 1}) {
-    CAPTURE(backlog);
-    expect_no_wrap(run_child([backlog] {
-      with_blocker([backlog](ssmem::thread_scope& t) {
-        ssmem::options o;
-        o.free_set_size = 8;
-        o.stamp_batch = 8;
-        o.stamp_backlog = backlog;
-        ssmem::allocator a(t, 64, o);
-        churn(a, 4000);
-        if (a.stats().deferred == 0) fail("no stamp was put off: the blocker did not hold collection");
-        // 4000 waiting objects are far below any backlog of 2^58 batches, clamped or not.
-        if (a.stats().yields != 0) fail("yields with a huge stamp_backlog: the threshold wrapped", a.stats().yields);
-      });
-    }), "stamp_backlog");
+  // Issue 19.7: stamp_backlog * stamp_batch * free_set_size wraps to a small number (2^58 * 8 *
+  // 8 to 0; SIZE_MAX / 4056 + 1 times 8 * 507 to less than 4056), and the owner yields at every
+  // put-off stamp: the opposite of a huge backlog.
+  for (const set_case& c : set_cases) {
+    for (std::size_t backlog : {size_max / (8 * c.free_set_size) + 1, (size_max >> 6) + 1, size_max / 2}) {
+      CAPTURE(c.free_set_size);
+      CAPTURE(backlog);
+      expect_no_wrap(run_child([c, backlog] {
+        with_blocker([c, backlog](ssmem::thread_scope& t) {
+          ssmem::options o;
+          o.free_set_size = c.free_set_size;
+          o.stamp_batch = 8;
+          o.stamp_backlog = backlog;
+          ssmem::allocator a(t, 64, o);
+          churn(a, c.frees);
+          if (a.stats().deferred == 0) fail("no stamp was put off: the blocker did not hold collection");
+          // A few thousand waiting objects are far below any backlog of 2^50 batches, clamped or not.
+          if (a.stats().yields != 0) fail("yields with a huge stamp_backlog: the threshold wrapped", a.stats().yields);
+        });
+      }), "stamp_backlog");
+    }
   }
 }
 
 TEST_CASE("with the default stamp_batch, frees are stamped (the control of the next test)") {
-  expect_clean(run_child([] {
-    ssmem::domain d;
-    ssmem::thread_scope t(d);
-    ssmem::options o;
-    o.free_set_size = 8;
-    ssmem::allocator a(t, 64, o);
-    churn(a, 1000);
-    if (a.stats().stamps == 0) fail("no stamp after 1000 frees with stamp_batch 8");
-  }));
+  for (const set_case& c : set_cases) {
+    CAPTURE(c.free_set_size);
+    expect_clean(run_child([c] {
+      ssmem::domain d;
+      ssmem::thread_scope t(d);
+      ssmem::options o;
+      o.free_set_size = c.free_set_size;
+      ssmem::allocator a(t, 64, o);
+      churn(a, c.frees);
+      if (a.stats().stamps == 0) fail("no stamp with stamp_batch 8");
+    }));
+  }
 }
 
 TEST_CASE("a stamp_batch whose product with free_set_size overflows never wraps to a small batch"
           * doctest::test_suite("known_bug")) {
-  // Issue 19.7: stamp_batch * free_set_size = 2^61 * 8 wraps to 0, and every full set is
-  // stamped at once: the opposite of a huge batch.
-  for (std::size_t batch : {(size_max >> 3) + 1, size_max / 2, size_max}) {
-    CAPTURE(batch);
-    expect_no_wrap(run_child([batch] {
-      ssmem::domain d;
-      ssmem::thread_scope t(d);
-      ssmem::options o;
-      o.free_set_size = 8;
-      o.stamp_batch = batch;
-      ssmem::allocator a(t, 64, o);
-      churn(a, 1000);
-      // 1000 frees are far below any batch of 2^61 free sets, clamped or not.
-      if (a.stats().stamps != 0) fail("stamps with a huge stamp_batch: the due count wrapped", a.stats().stamps);
-    }), "stamp_batch");
+  // Issue 19.7: stamp_batch * free_set_size wraps to a small number (2^61 * 8 to 0; SIZE_MAX /
+  // 507 + 1 times 507 to less than 507), and every full set is stamped at once: the opposite
+  // of a huge batch.
+  for (const set_case& c : set_cases) {
+    for (std::size_t batch : {size_max / c.free_set_size + 1, (size_max >> 3) + 1, size_max}) {
+      CAPTURE(c.free_set_size);
+      CAPTURE(batch);
+      expect_no_wrap(run_child([c, batch] {
+        ssmem::domain d;
+        ssmem::thread_scope t(d);
+        ssmem::options o;
+        o.free_set_size = c.free_set_size;
+        o.stamp_batch = batch;
+        ssmem::allocator a(t, 64, o);
+        churn(a, c.frees);
+        // A few thousand frees are far below any batch of 2^50 free sets, clamped or not.
+        if (a.stats().stamps != 0) fail("stamps with a huge stamp_batch: the due count wrapped", a.stats().stamps);
+      }), "stamp_batch");
+    }
   }
 }
 

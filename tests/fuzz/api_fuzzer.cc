@@ -542,9 +542,46 @@ long damage(const obj_m& o) {
 
 // ---- statistics (C++ allocators and pools, on the owner thread) ---------------------------
 
-void check_stats(alloc_m& a) {
-  if (a.kind == akind::c_api) return;
-  ssmem::allocator_stats s = a.kind == akind::cxx ? a.cxx->stats() : a.pool->stats();
+// A C allocator's counters, read back from ssmem_stats_print's first line (the C API has no
+// other way to them): stdout is a temporary file (LLVMFuzzerInitialize).
+ssmem::allocator_stats c_stats(ssmem_allocator_t* c) {
+  std::fflush(stdout);
+  if (ftruncate(1, 0) != 0 || lseek(1, 0, SEEK_SET) != 0) fail("cannot rewind stdout");
+  ssmem_stats_print(c);
+  std::fflush(stdout);
+  char line[1024];
+  ssize_t n = pread(1, line, sizeof line - 1, 0);
+  line[n > 0 ? n : 0] = '\0';
+  ssmem::allocator_stats s;
+  unsigned long long allocated, reused, freed, collected, released, returned;
+  int got = std::sscanf(line,
+                        "ssmem allocator: object %zu B, reserved %zu B in %zu chunk(s); allocated %llu "
+                        "(reused %llu), freed %llu, collected %llu; pending %zu object(s) in %zu stamped "
+                        "set(s) + filling, reusable %zu; released %llu, returned %llu, release pending %zu",
+                        &s.object_size, &s.bytes_reserved, &s.chunks, &allocated, &reused, &freed, &collected,
+                        &s.pending, &s.pending_sets, &s.reusable, &released, &returned, &s.release_pending);
+  FZ_CHECK(got == 13, "ssmem_stats_print: unexpected line: %s", line);
+  s.allocated = allocated;
+  s.reused = reused;
+  s.freed = freed;
+  s.collected = collected;
+  s.released = released;
+  s.returned = returned;
+  return s;
+}
+
+// The allocator's statistics add up and agree with what the program did. C allocators only
+// when `c_too` (reading them back costs a print).
+void check_stats(alloc_m& a, bool c_too = false) {
+  if (a.kind == akind::c_api && !c_too) return;
+  ssmem::allocator_stats s = a.kind == akind::cxx    ? a.cxx->stats()
+                             : a.kind == akind::pool ? a.pool->stats()
+                                                     : c_stats(&M.actor[a.actor].c[a.slot]);
+  if (c_too) {
+    note("  allocator %d: allocated %llu, freed %llu, pending %zu, collected %llu, released %llu, returned %llu\n",
+         a.id, (unsigned long long)s.allocated, (unsigned long long)s.freed, s.pending,
+         (unsigned long long)s.collected, (unsigned long long)s.released, (unsigned long long)s.returned);
+  }
   FZ_CHECK(s.allocated == a.allocated, "allocator %d: stats say %llu allocated, the program got %llu", a.id,
            (unsigned long long)s.allocated, (unsigned long long)a.allocated);
   FZ_CHECK(s.freed == a.freed, "allocator %d: stats say %llu freed, the program freed %llu", a.id,
@@ -1084,6 +1121,7 @@ bool end_allocators(actor_m& x, const std::set<int>& group) {
   // Newest first: a pool may hold retired objects of older pools (see op_pool_retire).
   for (auto it = group.rbegin(); it != group.rend(); ++it) {
     alloc_m& a = alloc_of(*it);
+    check_stats(a, true);  // nothing lost, up to the end
     switch (a.kind) {
       case akind::c_api:
         ssmem_alloc_term(&x.c[a.slot]);
@@ -1358,6 +1396,7 @@ void run_op(int actor, op code, reader& in) {
       }
       if (!may_end(group)) return;
       note("  ssmem_term (%zu allocators)\n", group.size());
+      for (int id : group) check_stats(alloc_of(id), true);
       drop_refs_into(group);
       ssmem_term();
       for (int s = 0; s < c_slots; ++s) x.c_alloc[s] = -1;
@@ -1642,6 +1681,7 @@ void run_op(int actor, op code, reader& in) {
       ssmem_ts_list_print();
       for (int s = 0; s < c_slots; ++s) {
         if (x.c_alloc[s] < 0) continue;
+        check_stats(alloc_of(x.c_alloc[s]), true);
         ssmem_free_list_print(&x.c[s]);
         ssmem_collected_list_print(&x.c[s]);
         ssmem_available_list_print(&x.c[s]);
@@ -1769,6 +1809,7 @@ void teardown() {
     int id = a.id;
     on_thread(a.actor, [&] {
       // At the end nothing allocates again: every allocator may end, newest first.
+      check_stats(a, true);
       switch (a.kind) {
         case akind::c_api:
           ssmem_alloc_term(&x.c[a.slot]);
@@ -1872,7 +1913,9 @@ void run_input(const std::uint8_t* data, std::size_t size) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setenv("SSMEM_QUIET", "1", 1);
   // The debug printers (op_debug) write to stdout; libFuzzer reports on stderr.
-  if (std::freopen("/dev/null", "w", stdout) == nullptr) fail("cannot send stdout to /dev/null");
+  // A temporary file: c_stats() reads ssmem_stats_print's line back from it.
+  std::FILE* tmp = std::tmpfile();
+  if (tmp == nullptr || dup2(fileno(tmp), 1) != 1) fail("cannot send stdout to a temporary file");
   const char* t = std::getenv("SSMEM_FUZZ_TRACE");
   trace = t != nullptr && t[0] == '1';
   const char* bugs = std::getenv("SSMEM_FUZZ_KNOWN_BUGS");

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdint>
@@ -947,11 +948,19 @@ FZ_NO_COVERAGE child_result in_child(const std::function<void()>& misuse) {
   close(fds[1]);
   child_result r{false, {}};
   char buf[512];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof buf)) > 0) r.err.append(buf, static_cast<std::size_t>(n));
+  for (;;) {  // libFuzzer's timeout alarm may interrupt the reads and the wait (EINTR)
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n > 0) {
+      r.err.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
   close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) fail("waitpid: %s", std::strerror(errno));
+  }
   r.aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
   return r;
 }

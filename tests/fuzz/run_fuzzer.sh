@@ -6,8 +6,8 @@
 #   --runs N             inputs to run after the replay (libFuzzer's -runs; 0: replay only,
 #                        -1: until --max-time)                       [env SSMEM_FUZZ_RUNS]
 #   --max-time S         the fuzzing run stops after S seconds at most [env SSMEM_FUZZ_SECONDS]
-#   --seed N             libFuzzer's seed: the same seed and runs make the same run (the
-#                        fuzzer's threads work in lock step; see `fixed` below) [env SSMEM_FUZZ_SEED]
+#   --seed N             libFuzzer's seed (the same seed makes nearly the same run: see
+#                        `fixed` below)                             [env SSMEM_FUZZ_SEED]
 #   --known-bugs NAMES   SSMEM_FUZZ_KNOWN_BUGS for the fuzzer (api_fuzzer.cc, known_bugs)
 #   --expect-failure RE  a negative control: passes only if the replay fails and its output
 #                        matches the extended regular expression RE
@@ -43,11 +43,12 @@ shift
 dirs=("$@")
 [[ -n "${known_bugs}" ]] && export SSMEM_FUZZ_KNOWN_BUGS="${known_bugs}"
 
-# The same seed makes the same run only at the same addresses -- the checked registry's hash
-# table and the fuzzer's model order objects by address, which libFuzzer sees as coverage --
-# and without libFuzzer's reloading of the corpus directory every second (-reload=0). So the
-# fuzzer runs without address randomisation where the kernel allows it (as run_under.sh does
-# for TSan); elsewhere a run with the same seed may differ a little.
+# The same seed makes nearly the same run: the fuzzer's threads work in lock step, but the
+# checked registry's tables and the fuzzer's model order objects by address, which libFuzzer
+# sees as coverage, and libFuzzer reloads the corpus directory every second. So the fuzzer runs
+# without address randomisation where the kernel allows it (as run_under.sh does for TSan) and
+# with -reload=0: two runs then start alike and part only where a coverage count still differs
+# (inputs with many one-page chunks). A failing input replays the same way every time.
 fixed=()
 if setarch "$(uname -m)" -R true 2>/dev/null; then
   fixed=(setarch "$(uname -m)" -R)
@@ -96,8 +97,10 @@ mkdir -p "${scratch}/corpus"
 existing=()
 for d in "${dirs[@]}"; do [[ -d "$d" ]] && existing+=("$d"); done
 echo "fuzzing: -seed=${seed} -runs=${runs} -max_total_time=${max_time}"
+# -timeout: an input that runs 120 s is a hang (the slowest seen took 10 s on a loaded machine);
+# libFuzzer's alarm for it fires every 61 s, after a run of the default length has ended.
 "${fixed[@]}" "${fuzzer}" -seed="${seed}" -runs="${runs}" -max_total_time="${max_time}" -reload=0 \
-  -max_len=512 -timeout=60 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="${out}/" \
+  -max_len=512 -timeout=120 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="${out}/" \
   "${scratch}/corpus" "${existing[@]}" >"${scratch}/fuzz.log" 2>&1
 rc=$?
 grep -E "^#[0-9]+ +(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)" \

@@ -13,15 +13,16 @@
 //     pattern must stay intact (ASan reports a read of a collected, poisoned object first);
 //   - an allocator hands out only objects freed into it or fresh ones; every retired object
 //     reaches its deleter exactly once, and all of them by the end of the input;
-//   - the C++ allocators' statistics add up (nothing lost: freed = pending + collected);
+//   - every allocator's statistics add up and match what the program did (nothing lost:
+//     freed = pending + collected; the C API's are read back from ssmem_stats_print);
 //   - the thread's record (registered, online) is what the calls made it;
 //   - misuse that the checked build promises to catch aborts, in a fork()ed child, with the
 //     message naming it (op `misuse`).
 //
 // Threads: the main thread (actor 0) and a worker (actor 1), driven by the same input in lock
-// step: the main thread hands the worker one operation at a time and waits for it, so a run
-// is deterministic and an input reproduces its run. Objects move between the threads (one
-// frees what the other allocated, loads what the other frees).
+// step: the main thread hands the worker one operation at a time and waits for it, so an input
+// always runs the same way and a failing input reproduces. Objects move between the threads
+// (one frees what the other allocated, loads what the other frees).
 //
 // Input format (tests/fuzz/make_corpus.py writes the same encoding): a sequence of operations,
 // each an opcode byte followed by its argument bytes (missing bytes read as 0):

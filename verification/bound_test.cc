@@ -35,12 +35,12 @@ constexpr v::scenario_config two_sections{
 // exhaustive searches are too large for the quick run (section__one_section_2t: 22,146,053
 // iterations, 172 s), so the quick run bounds them (1-6 s each) and the deep run goes further.
 const std::array tests{
-    v::entry<v::bound_race, 2, wait_at_bound>("bound__wait_at_bound_2t", v::bounded(5), v::bounded(6)),
-    v::entry<v::bound_race, 2, wait_after_unlink>("bound__wait_after_unlink_2t", v::bounded(5), v::bounded(6)),
-    v::entry<v::bound_race, 2, holder_at_bound>("bound__holder_at_bound_2t", v::bounded(4), v::bounded(5)),
-    v::entry<v::section_race, 2, one_section>("section__one_section_2t", v::bounded(5), v::full()),
-    v::entry<v::section_race, 2, nested_section>("section__nested_section_2t", v::bounded(5), v::full()),
-    v::entry<v::section_race, 2, two_sections>("section__two_sections_2t", v::bounded(5), v::bounded(7)),
+    v::entry<"bound__wait_at_bound_2t", v::bound_race, 2, wait_at_bound>(v::bounded(5), v::bounded(6)),
+    v::entry<"bound__wait_after_unlink_2t", v::bound_race, 2, wait_after_unlink>(v::bounded(5), v::bounded(6)),
+    v::entry<"bound__holder_at_bound_2t", v::bound_race, 2, holder_at_bound>(v::bounded(4), v::bounded(5)),
+    v::entry<"section__one_section_2t", v::section_race, 2, one_section>(v::bounded(5), v::full()),
+    v::entry<"section__nested_section_2t", v::section_race, 2, nested_section>(v::bounded(5), v::full()),
+    v::entry<"section__two_sections_2t", v::section_race, 2, two_sections>(v::bounded(5), v::bounded(7)),
 };
 
 }  // namespace

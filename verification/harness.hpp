@@ -12,6 +12,12 @@
 //     --expect-failure  mutant mode: succeed only if Relacy reports a safety failure (data
 //                       race, failed check, access to freed memory, uninitialised access);
 //                       stops at the first one. A mutant that survives every test fails.
+//
+// Under `bazel test` with shard_count (TEST_TOTAL_SHARDS, TEST_SHARD_INDEX), shard i of n runs
+// the tests at positions i, i + n, ... of those selected, so that a binary's searches spread
+// over the cores. A binary compiled with SSMEM_RL_ONLY (a comma-separated list of test names,
+// e.g. a mutant target's) contains only those tests: each scenario instantiated under Relacy
+// costs seconds of compilation, and a mutant target runs one or two of a file's dozen tests.
 #ifndef SSMEM_VERIFICATION_HARNESS_HPP
 #define SSMEM_VERIFICATION_HARNESS_HPP
 
@@ -35,10 +41,14 @@ struct search {
   rl::scheduler_type_e sched;
   unsigned bound = 0;
   rl::iteration_t iterations = 0;
+  bool none = false;  ///< as a quick search: the test runs in the deep run only
 };
 inline constexpr search full() { return {rl::sched_full, 0, 0}; }
 inline constexpr search bounded(unsigned b) { return {rl::sched_bound, b, 0}; }
 inline constexpr search random(rl::iteration_t n) { return {rl::sched_random, 0, n}; }
+/// The quick search of a test that only the deep run searches (named by hand, it runs its
+/// deep search).
+inline constexpr search deep_only() { return {rl::sched_full, 0, 0, true}; }
 
 /// A scenario with its configuration, as an rl::test_suite of N threads.
 template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
@@ -89,14 +99,72 @@ outcome run_relacy(const search& s) {
   return o;
 }
 
-template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
-constexpr test_entry entry(const char* name, search quick, search deep) {
-  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, false};
+/// A test's name as a template argument, so that whether it is compiled in is known at
+/// compile time (SSMEM_RL_ONLY).
+template <std::size_t K>
+struct test_name {
+  char text[K];
+  constexpr test_name(const char (&n)[K]) { std::copy_n(n, K, text); }  // NOLINT: implicit
+  constexpr std::string_view view() const { return {text, K - 1}; }
+};
+
+#ifndef SSMEM_RL_ONLY
+#define SSMEM_RL_ONLY ""
+#endif
+
+/// Whether the test `name` is compiled into this binary: every test, or those SSMEM_RL_ONLY
+/// lists (comma-separated).
+constexpr bool compiled_in(std::string_view name) {
+  std::string_view list = SSMEM_RL_ONLY;
+  if (list.empty()) return true;
+  for (;;) {
+    const std::size_t comma = list.find(',');
+    if (list.substr(0, comma) == name) return true;
+    if (comma == std::string_view::npos) return false;
+    list.remove_prefix(comma + 1);
+  }
 }
-template <template <class, std::size_t> class Scenario, std::size_t N, scenario_config C>
-constexpr test_entry control_entry(const char* name, search quick, search deep) {
-  return {name, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, true};
+
+/// The entry of test Name: Scenario with N threads and configuration C. A test that is not
+/// compiled in keeps its name (so that naming it says so) but no search: the discarded branch
+/// does not instantiate the scenario.
+template <test_name Name, template <class, std::size_t> class Scenario, std::size_t N,
+          scenario_config C>
+constexpr test_entry entry(search quick, search deep, bool control = false) {
+  if constexpr (compiled_in(Name.view())) {
+    return {Name.text, quick, deep, &run_relacy<relacy_test<Scenario, N, C>>, control};
+  } else {
+    return {Name.text, quick, deep, nullptr, control};
+  }
 }
+/// A negative control's entry: run only when named.
+template <test_name Name, template <class, std::size_t> class Scenario, std::size_t N,
+          scenario_config C>
+constexpr test_entry control_entry(search quick, search deep) {
+  return entry<Name, Scenario, N, C>(quick, deep, true);
+}
+
+/// This run's share of a sharded test (Bazel's shard_count): shard `index` of `total`.
+struct shard {
+  unsigned index = 0;
+  unsigned total = 1;
+  /// From TEST_TOTAL_SHARDS / TEST_SHARD_INDEX; tells Bazel (TEST_SHARD_STATUS_FILE) that
+  /// this binary shards.
+  static shard from_env() {
+    shard s;
+    const char* total = std::getenv("TEST_TOTAL_SHARDS");
+    const char* index = std::getenv("TEST_SHARD_INDEX");
+    if (total == nullptr || index == nullptr) return s;
+    s.total = static_cast<unsigned>(std::strtoul(total, nullptr, 10));
+    s.index = static_cast<unsigned>(std::strtoul(index, nullptr, 10));
+    if (s.total == 0 || s.index >= s.total) s = shard{};
+    if (const char* status = std::getenv("TEST_SHARD_STATUS_FILE"); status != nullptr) {
+      if (std::FILE* f = std::fopen(status, "w"); f != nullptr) std::fclose(f);
+    }
+    return s;
+  }
+  bool mine(unsigned position) const { return position % total == index; }
+};
 
 inline const char* scheduler_name(rl::scheduler_type_e s) {
   switch (s) {
@@ -138,12 +206,21 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
     std::printf("ssmem verification: shipped headers, ");
   }
   std::printf("%s search%s\n", deep ? "deep" : "quick", expect_failure ? ", expecting a failure" : "");
+  const shard sh = shard::from_env();
+  if (sh.total > 1) std::printf("shard %u of %u\n", sh.index + 1, sh.total);
   int ran = 0, failed = 0;
+  unsigned position = 0;
   double total_ms = 0;
   for (const test_entry& t : tests) {
     bool named = std::find(only.begin(), only.end(), t.name) != only.end();
     if (only.empty() ? t.control : !named) continue;
-    const search& s = forced ? *forced : deep ? t.deep : t.quick;
+    if (t.run == nullptr) {
+      if (named) std::printf("%s: not compiled into this binary (SSMEM_RL_ONLY)\n", t.name);
+      continue;
+    }
+    if (!deep && !named && !forced && t.quick.none) continue;  // deep run only
+    if (!sh.mine(position++)) continue;
+    const search& s = forced ? *forced : deep || t.quick.none ? t.deep : t.quick;
     std::fflush(stdout);
     outcome o = t.run(s);
     ++ran;
@@ -168,6 +245,11 @@ int run_main(int argc, char** argv, const std::array<test_entry, K>& tests) {
     }
   }
   if (ran == 0) {
+    // A shard may be left without a test when a binary has fewer than shard_count.
+    if (sh.total > 1 && position > 0) {
+      std::printf("no test in this shard\n");
+      return expect_failure ? 1 : 0;
+    }
     std::printf("no test matched\n");
     return 2;
   }

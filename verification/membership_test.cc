@@ -82,28 +82,45 @@ constexpr v::scenario_config rejoin_vs_register_3t{
     .free_set_size = 1, .bump_on = ts_policy::none, .leaver = 2, .rejoiner = 1,
     .joins_in_run = 0b100, .expected_records = 0};  // 2 or 3: 1 may get its record back
 
+// Registration alone (register_race, registration_only): the same three races of
+// register_thread / unregister_thread without the slot and the collection around them, small
+// enough for a full search (issue 20). The membership check (I2, one record per registered
+// thread, every registered thread online) runs after every execution.
+constexpr v::scenario_config concurrent_register_only_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11,
+    .expected_records = 2, .registration_only = true};
+constexpr v::scenario_config adopt_same_record_only_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .joins_in_run = 0b11, .free_records = 1,
+    .expected_records = 2, .registration_only = true};
+constexpr v::scenario_config rejoin_vs_register_only_2t{
+    .free_set_size = 1, .bump_on = ts_policy::none, .rejoiner = 1, .joins_in_run = 0b01,
+    .expected_records = 2, .registration_only = true};
+
 // The first three add registration, leaving or going offline to the full swap scenario (three
 // operations, bumps): their exhaustive search did not finish within minutes (late
 // registration: not in 240 s), so they run context-bounded (bound 6 in the deep run); the
 // *_race_2t tests search the same properties exhaustively.
 const std::array tests{
-    v::entry<v::swap_slots, 2, late_registrant>("membership__late_registrant_2t", v::bounded(4), v::bounded(6)),
-    v::entry<v::swap_slots, 2, leaver>("membership__leave_during_collection_2t", v::bounded(5), v::bounded(6)),
-    v::entry<v::swap_slots, 2, offline_online>("membership__offline_then_online_2t", v::bounded(5), v::bounded(6)),
-    v::entry<v::membership_race, 2, late_registrant_race>("membership__late_registrant_race_2t", v::bounded(8), v::full()),
-    v::entry<v::membership_race, 2, late_registrant_leaves_race>("membership__late_registrant_leaves_race_2t", v::bounded(6), v::full()),
-    v::entry<v::membership_race, 2, leaver_race>("membership__leave_during_collection_race_2t", v::full(), v::full()),
-    v::entry<v::membership_race, 2, offline_online_race>("membership__offline_then_online_race_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, rejoin>("membership__leave_and_rejoin_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 3, churn>("membership__churn_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::register_race, 2, concurrent_register_2t>("membership__concurrent_register_2t", v::bounded(4), v::bounded(6)),
-    v::entry<v::register_race, 2, adopt_same_record_2t>("membership__adopt_same_record_2t", v::bounded(4), v::bounded(6)),
-    v::entry<v::register_race, 2, rejoin_vs_register_2t>("membership__rejoin_vs_register_2t", v::bounded(4), v::bounded(6)),
-    v::control_entry<v::register_race, 2, concurrent_register_unchecked_2t>("membership__concurrent_register_unchecked_2t", v::bounded(4), v::bounded(6)),
-    v::entry<v::register_race, 3, concurrent_register_3t>("membership__concurrent_register_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::register_race, 3, concurrent_register_all_3t>("membership__concurrent_register_all_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::register_race, 3, adopt_same_record_3t>("membership__adopt_same_record_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::register_race, 3, rejoin_vs_register_3t>("membership__rejoin_vs_register_3t", v::bounded(2), v::bounded(3)),
+    v::entry<"membership__late_registrant_2t", v::swap_slots, 2, late_registrant>(v::bounded(3), v::bounded(6)),
+    v::entry<"membership__leave_during_collection_2t", v::swap_slots, 2, leaver>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__offline_then_online_2t", v::swap_slots, 2, offline_online>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__late_registrant_race_2t", v::membership_race, 2, late_registrant_race>(v::bounded(6), v::full()),
+    v::entry<"membership__late_registrant_leaves_race_2t", v::membership_race, 2, late_registrant_leaves_race>(v::bounded(5), v::full()),
+    v::entry<"membership__leave_during_collection_race_2t", v::membership_race, 2, leaver_race>(v::full(), v::full()),
+    v::entry<"membership__offline_then_online_race_2t", v::membership_race, 2, offline_online_race>(v::full(), v::full()),
+    v::entry<"membership__leave_and_rejoin_2t", v::swap_slots, 2, rejoin>(v::bounded(5), v::full()),
+    v::entry<"membership__churn_3t", v::swap_slots, 3, churn>(v::bounded(1), v::bounded(3)),
+    v::entry<"membership__concurrent_register_2t", v::register_race, 2, concurrent_register_2t>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__adopt_same_record_2t", v::register_race, 2, adopt_same_record_2t>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__rejoin_vs_register_2t", v::register_race, 2, rejoin_vs_register_2t>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__concurrent_register_only_2t", v::register_race, 2, concurrent_register_only_2t>(v::full(), v::full()),
+    v::entry<"membership__adopt_same_record_only_2t", v::register_race, 2, adopt_same_record_only_2t>(v::full(), v::full()),
+    v::entry<"membership__rejoin_vs_register_only_2t", v::register_race, 2, rejoin_vs_register_only_2t>(v::full(), v::full()),
+    v::control_entry<"membership__concurrent_register_unchecked_2t", v::register_race, 2, concurrent_register_unchecked_2t>(v::bounded(4), v::bounded(6)),
+    v::entry<"membership__concurrent_register_3t", v::register_race, 3, concurrent_register_3t>(v::bounded(2), v::bounded(3)),
+    v::entry<"membership__concurrent_register_all_3t", v::register_race, 3, concurrent_register_all_3t>(v::bounded(2), v::bounded(3)),
+    v::entry<"membership__adopt_same_record_3t", v::register_race, 3, adopt_same_record_3t>(v::bounded(2), v::bounded(3)),
+    v::entry<"membership__rejoin_vs_register_3t", v::register_race, 3, rejoin_vs_register_3t>(v::bounded(2), v::bounded(3)),
 };
 
 }  // namespace

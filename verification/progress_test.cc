@@ -24,13 +24,13 @@ constexpr v::scenario_config idle_reader{
     .idle = 0};
 
 const std::array tests{
-    v::entry<v::swap_slots, 2, swap_2t>("progress__swap_slots_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, swap_set2_2t>("progress__swap_slots_free_set_2_2t", v::full(), v::full()),
-    v::entry<v::treiber_stack, 2, stack_2t>("progress__treiber_stack_2t", v::bounded(3), v::full()),
-    v::entry<v::swap_slots, 3, swap_sym>("progress__swap_slots_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::treiber_stack, 3, stack_sym>("progress__treiber_stack_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::swap_slots, 4, swap_sym>("progress__swap_slots_4t", v::random(20000), v::random(1000000)),
-    v::control_entry<v::swap_slots, 2, idle_reader>("progress_fails__idle_reader_2t", v::full(), v::full()),
+    v::entry<"progress__swap_slots_2t", v::swap_slots, 2, swap_2t>(v::bounded(6), v::full()),
+    v::entry<"progress__swap_slots_free_set_2_2t", v::swap_slots, 2, swap_set2_2t>(v::full(), v::full()),
+    v::entry<"progress__treiber_stack_2t", v::treiber_stack, 2, stack_2t>(v::bounded(3), v::full()),
+    v::entry<"progress__swap_slots_3t", v::swap_slots, 3, swap_sym>(v::bounded(1), v::bounded(3)),
+    v::entry<"progress__treiber_stack_3t", v::treiber_stack, 3, stack_sym>(v::bounded(1), v::bounded(3)),
+    v::entry<"progress__swap_slots_4t", v::swap_slots, 4, swap_sym>(v::random(20000), v::random(1000000)),
+    v::control_entry<"progress_fails__idle_reader_2t", v::swap_slots, 2, idle_reader>(v::full(), v::full()),
 };
 
 }  // namespace

@@ -23,13 +23,31 @@ load("//verification/mutants:mutants.bzl", mutant_build = "mutant")
 # Relacy explores millions of executions: optimise even in fastbuild.
 RELACY_COPTS = ["-O2"]
 
+# A mutant target stops at the first failure, mostly within a few thousand executions: it is
+# compiled without optimisation (half the compile time of -O2; its one or two tests take at
+# most a few seconds either way).
+MUTANT_COPTS = ["-O0"]
+
 def _defines():
     return select({
         "//verification:exhaustive": ["RELACY_EXHAUSTIVE=1"],
         "//conditions:default": [],
     })
 
-def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout = "eternal"):
+def _only(tests):
+    """copts that compile only `tests` into the binary (harness.hpp, SSMEM_RL_ONLY)."""
+    return ['-DSSMEM_RL_ONLY=\\"%s\\"' % ",".join(tests)]
+
+def relacy_test(
+        name,
+        src,
+        size = "medium",
+        timeout = "moderate",
+        shard_count = None,
+        deep_timeout = "eternal",
+        deep_shard_count = None):
+    """The quick searches of `src` (shard_count: split over that many test actions, which
+    Bazel runs in parallel; harness.hpp assigns the tests round-robin) and its deep twin."""
     native.cc_test(
         name = name,
         srcs = [src],
@@ -37,6 +55,7 @@ def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout =
         local_defines = _defines(),
         size = size,
         timeout = timeout,
+        shard_count = shard_count,
         deps = ["//verification:harness"],
         target_compatible_with = skip_under_sanitizer_config(),
         tags = ["relacy"],
@@ -48,17 +67,19 @@ def relacy_test(name, src, size = "medium", timeout = "moderate", deep_timeout =
         args = ["--deep"],
         size = "large",
         timeout = deep_timeout,
+        shard_count = deep_shard_count,
         deps = ["//verification:harness"],
         target_compatible_with = skip_under_sanitizer_config(),
         tags = ["relacy", "manual"],
     )
 
 def mutant_test(name, src, mutant, tests, size = "small", timeout = "moderate"):
+    """Mutant `mutant` against `tests` of `src`, the only tests compiled in."""
     m = mutant_build(mutant)
     native.cc_test(
         name = name,
         srcs = [src],
-        copts = RELACY_COPTS + m.copts,
+        copts = MUTANT_COPTS + m.copts + _only(tests),
         local_defines = m.defines,
         args = ["--expect-failure"] + tests,
         size = size,
@@ -73,7 +94,7 @@ def expect_failure_test(name, src, tests, size = "small", timeout = "moderate"):
     native.cc_test(
         name = name,
         srcs = [src],
-        copts = RELACY_COPTS,
+        copts = RELACY_COPTS + _only(tests),
         args = ["--expect-failure"] + tests,
         size = size,
         timeout = timeout,

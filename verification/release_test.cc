@@ -54,17 +54,33 @@ constexpr v::scenario_config retire_mixed_sym{
     .free_set_size = 1, .bump_on = ts_policy::both, .ops = 3, .release_odd_ops = true,
     .retire_system = true, .retire_own = true};
 
+// [S8] on the release path (membership_race with A from the model's malloc): the reader reads
+// A, then bumps; the writer releases A (a release set of 1: stamped S0), bumps, frees a private
+// object: the probe collects S0 and, with no release waiting, gives A back at once -- its
+// write (return_to_system, or the deleter's) comes after the probe's acquire loads [S8] and
+// before the heavy fence [S5] of the stamp S1 that follows. Mutant 20 ([S8] relaxed) is killed
+// here.
+constexpr v::scenario_config give_back_after_probe_2t{
+    .free_set_size = 1, .release_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::none,
+    .reader = 0, .reader_bump_first = false, .release_all = true, .check_progress = false};
+constexpr v::scenario_config deleter_after_probe_2t{
+    .free_set_size = 1, .release_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::none,
+    .reader = 0, .reader_bump_first = false, .release_all = true, .retire_system = true,
+    .check_progress = false};
+
 const std::array tests{
-    v::entry<v::swap_slots, 2, release_only_2t>("release__release_only_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, mixed_2t>("release__mixed_free_release_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, mixed_partial_2t>("release__partial_release_set_2t", v::bounded(4), v::bounded(6)),
-    v::entry<v::swap_slots, 2, mixed_read_then_bump_2t>("release__mixed_read_then_bump_2t", v::bounded(3), v::full()),
-    v::entry<v::swap_slots, 3, mixed_sym>("release__mixed_free_release_3t", v::bounded(2), v::bounded(3)),
-    v::entry<v::swap_slots, 4, mixed_sym>("release__mixed_free_release_4t", v::random(20000), v::random(1000000)),
-    v::entry<v::swap_slots, 2, retire_only_2t>("release__retire_only_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, retire_mixed_2t>("release__retire_mixed_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, retire_mixed_read_then_bump_2t>("release__retire_mixed_read_then_bump_2t", v::bounded(3), v::full()),
-    v::entry<v::swap_slots, 3, retire_mixed_sym>("release__retire_mixed_3t", v::bounded(2), v::bounded(3)),
+    v::entry<"release__release_only_2t", v::swap_slots, 2, release_only_2t>(v::bounded(6), v::full()),
+    v::entry<"release__mixed_free_release_2t", v::swap_slots, 2, mixed_2t>(v::bounded(5), v::full()),
+    v::entry<"release__partial_release_set_2t", v::swap_slots, 2, mixed_partial_2t>(v::bounded(4), v::bounded(6)),
+    v::entry<"release__mixed_read_then_bump_2t", v::swap_slots, 2, mixed_read_then_bump_2t>(v::bounded(3), v::full()),
+    v::entry<"release__mixed_free_release_3t", v::swap_slots, 3, mixed_sym>(v::bounded(1), v::bounded(3)),
+    v::entry<"release__mixed_free_release_4t", v::swap_slots, 4, mixed_sym>(v::random(20000), v::random(1000000)),
+    v::entry<"release__retire_only_2t", v::swap_slots, 2, retire_only_2t>(v::bounded(6), v::full()),
+    v::entry<"release__retire_mixed_2t", v::swap_slots, 2, retire_mixed_2t>(v::bounded(5), v::full()),
+    v::entry<"release__retire_mixed_read_then_bump_2t", v::swap_slots, 2, retire_mixed_read_then_bump_2t>(v::bounded(3), v::full()),
+    v::entry<"release__retire_mixed_3t", v::swap_slots, 3, retire_mixed_sym>(v::bounded(1), v::bounded(3)),
+    v::entry<"release__give_back_after_probe_2t", v::membership_race, 2, give_back_after_probe_2t>(v::full(), v::full()),
+    v::entry<"release__deleter_after_probe_2t", v::membership_race, 2, deleter_after_probe_2t>(v::full(), v::full()),
 };
 
 }  // namespace

@@ -48,7 +48,8 @@ struct scenario_config {
   int reader = -1;               ///< a reading thread (-1: every thread swaps / pops and pushes)
   bool reader_bump_first = true; ///< swap reader: bump, load, read (else load, read, bump)
   bool release_odd_ops = false;  ///< swap_slots: odd operations use system objects + release()
-  bool release_all = false;      ///< swap_slots: every object is a system object (release only)
+  bool release_all = false;      ///< swap_slots: every object is a system object (release only);
+                                 ///< membership_race: A is one (released, or retired)
   bool retire_system = false;    ///< swap_slots: system objects go through retire() with a
                                  ///< deleter (writes the object, then returns it) instead of release()
   bool retire_own = false;       ///< swap_slots: allocator objects go through retire_own() with a
@@ -72,6 +73,8 @@ struct scenario_config {
   bool unlink_last = false; ///< bound_race: the writer frees its private object before A
   bool nested = false;     ///< section_race: an inner section opens and closes before the read
   unsigned sections = 1;   ///< section_race: sections in a row, a load and read in each
+  bool registration_only = false; ///< register_race: no slot, no collection: every thread only
+                                  ///< registers (and leaves, rejoins) as its roles say
 };
 
 /// Shared setup of every scenario: N threads, each with a record and an allocator.
@@ -124,7 +127,8 @@ class world {
 
   /// Membership (run after every thread finished): the records' indices are unique and
   /// contiguous (head.index, ..., 1, 0 down the list: I2), there are `expected` of them (0: any
-  /// number), every registered thread owns a record of the list that is in use, and no two
+  /// number), every registered thread owns a record of the list that is in use and online
+  /// (registration takes it online: an offline record is ignored by every clock), and no two
   /// registered threads own the same one. A slot shared by two records would let one of them
   /// mask the other in every clock.
   void check_membership(unsigned expected) {
@@ -146,6 +150,7 @@ class world {
       bool listed = false;
       for (record* r = head; r != nullptr; r = r->next()) listed = listed || r == rec_[t];
       Policy::check(listed, "membership: a registered thread's record is not in the domain");
+      Policy::check(rec_[t]->is_online(), "membership: a registered thread's record is offline");
       for (std::size_t u = 0; u < t; ++u) {
         Policy::check(!registered_[u] || rec_[u] != rec_[t],
                       "membership: two registered threads own the same record");
@@ -355,15 +360,39 @@ void free_private_object(world<Policy, N, slot_object<Policy>>& w, std::size_t t
   w.free_object(t, q);
 }
 
+/// Gives an unlinked slot object back the way its origin and the configuration say: an
+/// allocator object is freed (or retired with retire_own), a system object released (or
+/// retired with a deleter).
+template <class Policy, std::size_t N>
+void dispose_slot_object(world<Policy, N, slot_object<Policy>>& w, std::size_t t,
+                         slot_object<Policy>* old) {
+  if (old->origin.load() == slot_object<Policy>::from_system) {
+    if (w.cfg().retire_system) {
+      w.retire_object(t, old);
+    } else {
+      w.release_object(t, old);
+    }
+  } else {
+    Policy::check(old->origin.load() == slot_object<Policy>::from_allocator, "safety: origin corrupt");
+    if (w.cfg().retire_own) {
+      w.retire_own_object(t, old);
+    } else {
+      w.free_object(t, old);
+    }
+  }
+}
+
 /// The one-reuse writer: unlinks A and frees it (stamped S0), bumps, frees a private object
 /// (a probe collects S0 if every reader in it moved on; S1 stamped), then allocates and
 /// writes one object -- A again if S0 was collected, which Relacy checks against the readers'
-/// reads of A.
+/// reads of A. With release_all A is a system object: released (or retired) into a release
+/// set of 1, stamped S0 likewise; the probe that collects S0 gives A back (its deleter runs)
+/// at once, before S1's heavy fence, since no release is waiting.
 template <class Policy, std::size_t N>
 void unlink_free_and_reuse(world<Policy, N, slot_object<Policy>>& w,
                            typename Policy::template atomic<slot_object<Policy>*>& slot,
                            std::size_t t) {
-  w.free_object(t, unlink_slot_object(w, slot, t));  // the set is full: stamped S0
+  dispose_slot_object(w, t, unlink_slot_object(w, slot, t));  // the set is full: stamped S0
   w.rec(t).bump();                                   // the writer's own entry of S1 will be newer
   free_private_object(w, t, 2);                      // collects S0 if S1 is newer; stamps S1
   w.make(t)->init(slot_object<Policy>::max_value);   // reuses A if S0 was collected
@@ -431,20 +460,7 @@ class swap_slots {
     n->init(v + 1, system ? object::from_system : object::from_allocator);
     // acq_rel: release publishes n's init; acquire makes the old object's init ours to free.
     object* old = slot_.exchange(n, std::memory_order::acq_rel);
-    if (old->origin.load() == object::from_system) {
-      if (w_.cfg().retire_system) {
-        w_.retire_object(t, old);
-      } else {
-        w_.release_object(t, old);
-      }
-    } else {
-      Policy::check(old->origin.load() == object::from_allocator, "safety: origin corrupt");
-      if (w_.cfg().retire_own) {
-        w_.retire_own_object(t, old);
-      } else {
-        w_.free_object(t, old);
-      }
-    }
+    dispose_slot_object(w_, t, old);
     w_.explicit_step(t);
   }
 
@@ -464,7 +480,9 @@ class swap_slots {
 /// was offline or unregistered in S0), then allocates and writes one object: A again if S0
 /// was collected, a write that Relacy checks against the reader's read of A. Every step of
 /// swap_slots that cannot reach that reuse is left out: with free sets of 1 and
-/// ts_policy::none the writer has one exchange, two snapshots and one bump.
+/// ts_policy::none the writer has one exchange, two snapshots and one bump. With release_all
+/// A is a system object that the writer releases (or retires): the probe before S1 gives it
+/// back (return_to_system, or its deleter) before S1's heavy fence.
 template <class Policy, std::size_t N>
 class membership_race {
   static_assert(N == 2, "membership_race: one reader, one writer");
@@ -480,8 +498,9 @@ class membership_race {
     for (std::size_t t = 0; t < N; ++t) {
       if (static_cast<int>(t) != w_.cfg().late_joiner) w_.join(t);
     }
-    object* a = w_.make(writer());
-    a->init(0);
+    const bool system = w_.cfg().release_all;
+    object* a = system ? w_.make_system() : w_.make(writer());
+    a->init(0, system ? object::from_system : object::from_allocator);
     slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
   }
 
@@ -532,6 +551,8 @@ class membership_race {
 /// S0 has moved on; stamp S1), allocate: A again if S0 was collected, a write that Relacy
 /// checks against every reader's read of A. After the run, world::check_membership: indices
 /// unique and contiguous, expected_records records, one record per registered thread.
+/// registration_only leaves out the slot and the collection: the threads only register, leave
+/// and rejoin, and the membership check is the property (small enough for a full search).
 template <class Policy, std::size_t N>
 class register_race {
   static_assert(N == 2 || N == 3, "register_race: one writer, one or two readers");
@@ -548,12 +569,22 @@ class register_race {
       if (!in_run(t)) w_.join(t, t == writer);
     }
     w_.add_free_records(w_.cfg().free_records);  // after the joins: nobody adopts them here
+    if (w_.cfg().registration_only) return;
     if (!in_run(writer)) publish_a(std::memory_order::relaxed);  // relaxed: before the threads
   }
 
   void thread(std::size_t t) {
     const scenario_config& c = w_.cfg();
     const int ti = static_cast<int>(t);
+    if (c.registration_only) {
+      if (in_run(t)) w_.join(t, false);
+      if (ti == c.rejoiner) {
+        w_.leave(t);
+        w_.join(t, false);
+      }
+      if (ti == c.leaver) w_.leave(t);
+      return;
+    }
     if (t == writer) {
       if (in_run(t)) {
         w_.join(t);
@@ -575,7 +606,11 @@ class register_race {
 
   void after() {
     if (w_.cfg().membership_check) w_.check_membership(w_.cfg().expected_records);
-    finish_slot_scenario(w_, slot_);
+    if (w_.cfg().registration_only) {
+      w_.teardown();
+    } else {
+      finish_slot_scenario(w_, slot_);
+    }
   }
 
  private:

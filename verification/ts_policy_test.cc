@@ -14,15 +14,18 @@ constexpr v::scenario_config writer_reader{
 template <ts_policy P>
 constexpr v::scenario_config symmetric{.free_set_size = 1, .bump_on = P, .ops = 3};
 
+// The 2-thread searches are bounded in the quick run and exhaustive in the deep run;
+// on_free_2t is the configuration of progress__swap_slots_2t (the same search), so only the
+// deep run repeats it.
 const std::array tests{
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::on_free>>("ts_policy__swap_slots_on_free_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::on_alloc>>("ts_policy__swap_slots_on_alloc_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::both>>("ts_policy__swap_slots_both_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 2, writer_reader<ts_policy::none>>("ts_policy__swap_slots_none_2t", v::full(), v::full()),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::on_free>>("ts_policy__swap_slots_on_free_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::on_alloc>>("ts_policy__swap_slots_on_alloc_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::both>>("ts_policy__swap_slots_both_4t", v::random(10000), v::random(1000000)),
-    v::entry<v::swap_slots, 4, symmetric<ts_policy::none>>("ts_policy__swap_slots_none_4t", v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_on_free_2t", v::swap_slots, 2, writer_reader<ts_policy::on_free>>(v::deep_only(), v::full()),
+    v::entry<"ts_policy__swap_slots_on_alloc_2t", v::swap_slots, 2, writer_reader<ts_policy::on_alloc>>(v::bounded(6), v::full()),
+    v::entry<"ts_policy__swap_slots_both_2t", v::swap_slots, 2, writer_reader<ts_policy::both>>(v::bounded(5), v::full()),
+    v::entry<"ts_policy__swap_slots_none_2t", v::swap_slots, 2, writer_reader<ts_policy::none>>(v::bounded(6), v::full()),
+    v::entry<"ts_policy__swap_slots_on_free_4t", v::swap_slots, 4, symmetric<ts_policy::on_free>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_on_alloc_4t", v::swap_slots, 4, symmetric<ts_policy::on_alloc>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_both_4t", v::swap_slots, 4, symmetric<ts_policy::both>>(v::random(10000), v::random(1000000)),
+    v::entry<"ts_policy__swap_slots_none_4t", v::swap_slots, 4, symmetric<ts_policy::none>>(v::random(10000), v::random(1000000)),
 };
 
 }  // namespace

@@ -2,13 +2,17 @@
 // for the native stress tests. Every test is bounded (a wall-clock budget and an iteration cap,
 // whichever comes first), seeded (printed; SSMEM_STRESS_SEED=<n> replays the same per-thread
 // random choices; the interleaving itself is up to the OS) and exits non-zero on any failed
-// check. Sanitizer builds (SSMEM_STRESS_SANITIZER set by tests/stress/stress.bzl) draw small
-// free sets so that objects are reused often and a missing happens-before edge shows quickly.
+// check. Each thread's allocators take one of four option sets (draw_options): the defaults
+// (free sets of 507, release sets of 64, stamp_batch 8, stamp_backlog 4), large free sets with
+// release sets of 1, medium ones with release sets of 3 and stamp_batch 0, and small random ones
+// (in sanitizer builds, SSMEM_STRESS_SANITIZER set by tests/stress/stress.bzl, free sets of 2-8
+// so that objects are reused often and a missing happens-before edge shows quickly).
 //
 // Environment:
 //   SSMEM_STRESS_SEED=<n>      seed (default: random, printed)
 //   SSMEM_STRESS_MS=<n>        wall-clock budget of the whole test in ms (default 1500)
 //   SSMEM_STRESS_ITERS=<n>     cap on operations per thread and phase (default 2'000'000)
+//   SSMEM_STRESS_PROFILE=<i>   every thread takes option set i (0-3, below) instead of its own
 #ifndef SSMEM_TESTS_STRESS_HARNESS_HPP
 #define SSMEM_TESTS_STRESS_HARNESS_HPP
 
@@ -91,6 +95,7 @@ struct config {
   std::uint64_t seed;
   std::uint64_t budget_ms;
   std::uint64_t max_iters;
+  unsigned forced_profile;  // SSMEM_STRESS_PROFILE, or `profiles` (none)
 
   static config from_env(const char* test_name) {
     config c;
@@ -98,12 +103,19 @@ struct config {
                                               static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
     c.budget_ms = env_u64("SSMEM_STRESS_MS", 1500);
     c.max_iters = env_u64("SSMEM_STRESS_ITERS", 2'000'000);
+    const std::uint64_t forced = env_u64("SSMEM_STRESS_PROFILE", profiles);
+    c.forced_profile = forced < profiles ? static_cast<unsigned>(forced) : profiles;
     const bool membarrier = ssmem::native_policy::membarrier_available;
     std::printf("%s [%s]: SSMEM_STRESS_SEED=%" PRIu64 " SSMEM_STRESS_MS=%" PRIu64
                 " SSMEM_STRESS_ITERS=%" PRIu64 " (hardware threads: %u; fences: %s)\n",
                 test_name, sanitizer, c.seed, c.budget_ms, c.max_iters,
                 std::thread::hardware_concurrency(),
                 membarrier ? "membarrier" : "fallback, a full fence on both sides");
+    if (c.forced_profile < profiles) {
+      std::printf("  option sets: every thread takes %s\n", profile_name(c.forced_profile));
+    } else {
+      std::printf("  option sets: per thread, one of %u (the defaults, large, medium, small)\n", profiles);
+    }
     std::fflush(stdout);
     // A variant run with SSMEM_NO_MEMBARRIER=1 must really take the fallback.
     const char* off = std::getenv("SSMEM_NO_MEMBARRIER");
@@ -130,6 +142,55 @@ struct config {
     o.stamp_batch = static_cast<std::size_t>(r.between(0, 4));
     o.stamp_backlog = r.between(0, 1) == 0 ? static_cast<std::size_t>(r.between(0, 2))
                                            : static_cast<std::size_t>(-1);
+  }
+
+  /// The option sets a thread's allocators take (issue 20: the sizes users run, where counts
+  /// in objects and in sets differ and the fast paths run, besides small sets that reuse
+  /// often). Thread t of phase p takes profile (t + p) % 4, so that every phase of four
+  /// threads runs each of them once; SSMEM_STRESS_PROFILE=<i> gives every thread profile i.
+  static constexpr unsigned profiles = 4;
+  static const char* profile_name(unsigned i) {
+    static const char* const names[profiles] = {
+        "small random (free sets 2-8 or 2-64, release sets 1-4, stamp_batch 0-4)",
+        "defaults (507, 64, stamp_batch 8, stamp_backlog 4)",
+        "large free sets of 2048, release sets of 1, stamp_batch 1, stamp_backlog 1",
+        "free sets of 100, release sets of 3, stamp_batch 0, never yield"};
+    return names[i % profiles];
+  }
+  unsigned profile_of(unsigned phase, unsigned t) const {
+    return forced_profile < profiles ? forced_profile : (t + phase) % profiles;
+  }
+  /// For threads without a fixed index (short-lived ones): a profile drawn from `r`.
+  unsigned profile_drawn(rng& r) const {
+    return forced_profile < profiles ? forced_profile : static_cast<unsigned>(r.below(profiles));
+  }
+  /// Sets free_set_size, release_set_size, stamp_batch and stamp_backlog of `o` from `profile`.
+  void draw_options(rng& r, unsigned profile, ssmem::options& o) const {
+    switch (profile % profiles) {
+      case 0:
+        o.free_set_size = free_set_size(r);
+        o.release_set_size = static_cast<std::size_t>(r.between(1, 4));
+        stamp_options(r, o);
+        break;
+      case 1:
+        o.free_set_size = 507;
+        o.release_set_size = 64;
+        o.stamp_batch = 8;
+        o.stamp_backlog = 4;
+        break;
+      case 2:
+        o.free_set_size = 2048;
+        o.release_set_size = 1;
+        o.stamp_batch = 1;
+        o.stamp_backlog = 1;
+        break;
+      default:
+        o.free_set_size = 100;
+        o.release_set_size = 3;
+        o.stamp_batch = 0;
+        o.stamp_backlog = static_cast<std::size_t>(-1);
+        break;
+    }
   }
 };
 

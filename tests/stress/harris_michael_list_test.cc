@@ -138,8 +138,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
     stress::worker_options wo;
     wo.object_size = sizeof(lnode);
     wo.allocators = spec.allocators;
-    wo.opts.free_set_size = cfg.free_set_size(r);
-    cfg.stamp_options(r, wo.opts);
+    cfg.draw_options(r, cfg.profile_of(phase, t), wo.opts);
     wo.opts.chunk_size = std::size_t{16} << 10;
     wo.opts.bump_on = spec.bump_on;
     Worker w(dom, t, wo);

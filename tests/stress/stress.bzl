@@ -1,8 +1,10 @@
 """Stress tests built four ways in one `bazel test //...`: plain, TSan, ASan(+LSan), UBSan.
 
 Bazel 4 has no per-target configurations without transitions, so each variant is its own
-target that compiles the test *and* the library (ssmem/ssmem.cc, exported by //ssmem) with
-the sanitizer's flags; the headers come from //ssmem:headers. `stress_test(name = "x", ...)`
+target that compiles the test with the sanitizer's flags and links the library (ssmem/ssmem.cc,
+exported by //ssmem) compiled with the same flags, once per sanitizer for the whole package
+(stress_libraries()); the headers come from //ssmem:headers. A negative control compiles the
+library from its mutant's copy instead. `stress_test(name = "x", ...)`
 emits x_plain, x_tsan, x_asan and x_ubsan.
 
 Under a whole-tree sanitizer configuration of .bazelrc (--config=asan|tsan|ubsan, which
@@ -45,7 +47,8 @@ SANITIZERS = {
 
 ALL_SANITIZERS = ["plain", "tsan", "asan", "ubsan"]
 
-_LIB_SRCS = ["//ssmem:ssmem.cc", "//tests/stress:sanitizer_defaults.cc"]
+_LIB_SRCS = ["//ssmem:ssmem.cc"]
+_DEFAULTS_SRCS = ["//tests/stress:sanitizer_defaults.cc"]
 _LIB_DEPS = ["//ssmem:headers"]
 _RUNNER = "//tests/stress:run_under.sh"
 
@@ -53,15 +56,43 @@ def _compatible(san):
     """The variant `san` runs by default and under its own whole-tree configuration only."""
     return skip_under_sanitizer_config(keep = san if san in WHOLE_TREE_SANITIZERS else None)
 
-def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule):
+def _library_name(san, defines):
+    return "ssmem%s_%s" % ("_checked" if "SSMEM_CHECKED=1" in defines else "", san)
+
+def stress_libraries():
+    """The library (ssmem.cc, instrumented) and the default sanitizer options, compiled once per
+    sanitizer -- and once more with SSMEM_CHECKED=1 -- for every stress test of the package
+    (a stress_test links //tests/stress:ssmem[_checked]_<sanitizer>). Call once, in its BUILD."""
+    for san in ALL_SANITIZERS:
+        for defines in [[], ["SSMEM_CHECKED=1"]]:
+            native.cc_library(
+                name = _library_name(san, defines),
+                srcs = _LIB_SRCS + _DEFAULTS_SRCS,
+                copts = SANITIZERS[san].copts,
+                local_defines = defines,
+                deps = _LIB_DEPS,
+                alwayslink = True,  # sanitizer_defaults.cc: nothing refers to its symbols
+                testonly = True,
+                tags = ["manual"],
+                target_compatible_with = _compatible(san),
+            )
+
+def _variant_binary(name, san, srcs, deps, copts, defines, testonly_rule, lib_srcs = None):
+    """lib_srcs None: the package's shared library of `san` (stress_libraries); else compiled in."""
     s = SANITIZERS[san]
+    if lib_srcs == None:
+        lib = ["//tests/stress:" + _library_name(san, defines)]
+        lib_srcs = []
+    else:
+        lib = []
+        lib_srcs = lib_srcs + _DEFAULTS_SRCS
     testonly_rule(
         name = name,
-        srcs = srcs + _LIB_SRCS,
+        srcs = srcs + lib_srcs,
         copts = s.copts + copts + ['-DSSMEM_STRESS_SANITIZER=\\"%s\\"' % san],
         defines = defines,
         linkopts = s.linkopts + ["-lpthread"],
-        deps = deps + _LIB_DEPS,
+        deps = deps + lib + _LIB_DEPS,
         testonly = True,
         tags = ["manual"],
         target_compatible_with = _compatible(san),
@@ -118,7 +149,8 @@ def negative_control_test(
         copts = [],
         size = "medium",
         timeout = "short",
-        env = {}):
+        env = {},
+        tags = []):
     """A deliberately broken build that must fail: passes only if every run fails with output
     matching `expect[sanitizer]` (an extended regular expression).
 
@@ -126,7 +158,7 @@ def negative_control_test(
       name: base name; targets are <name>_<sanitizer>.
       srcs: the workload's sources.
       mutant: the number of the mutant (verification/mutants) that the test and the library
-        are built on instead of the shipped algorithm headers.
+        are built on (its copy of ssmem.cc, and of every header) instead of the shipped ones.
       expect: dict sanitizer -> regular expression the failing run's output must match.
       sanitizers: which variants to emit.
       runs: how many times each variant runs the binary (each run must fail).
@@ -135,11 +167,13 @@ def negative_control_test(
       size: Bazel test size.
       timeout: Bazel test timeout.
       env: environment of the runs.
+      tags: extra tags for every variant.
     """
     m = mutant_build(mutant)
     for san in sanitizers:
         binary = "%s_%s_bin" % (name, san)
-        _variant_binary(binary, san, srcs, deps + m.deps, copts + m.copts, m.defines, native.cc_binary)
+        _variant_binary(binary, san, srcs, deps + m.deps, copts + m.api_copts, m.defines, native.cc_binary,
+                        lib_srcs = m.library_srcs)
         native.sh_test(
             name = "%s_%s" % (name, san),
             size = size,
@@ -156,6 +190,6 @@ def negative_control_test(
             ],
             data = [":" + binary],
             env = env,
-            tags = [san, "stress", "negative_control"],
+            tags = tags + [san, "stress", "negative_control"],
             target_compatible_with = _compatible(san),
         )

@@ -42,6 +42,9 @@ struct phase_spec {
                               // reuse)
 };
 
+// Over the C++ API's phases of the run (the C API keeps no statistics).
+std::atomic<std::uint64_t> cxx_ops{0}, cxx_collected{0};
+
 struct shared_state {
   explicit shared_state(std::size_t n) : slots(n) {}
   std::vector<std::atomic<slot_object*>> slots;
@@ -72,9 +75,7 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
     stress::worker_options wo;
     wo.object_size = sizeof(slot_object);
     wo.allocators = spec.allocators;
-    wo.opts.free_set_size = cfg.free_set_size(r);
-    cfg.stamp_options(r, wo.opts);
-    wo.opts.release_set_size = static_cast<std::size_t>(r.between(1, 4));
+    cfg.draw_options(r, cfg.profile_of(phase, t), wo.opts);
     wo.opts.chunk_size = std::size_t{16} << 10;  // small chunks: chunk growth is exercised
     wo.opts.bump_on = spec.bump_on;
     Worker w(dom, t, wo);
@@ -162,9 +163,13 @@ std::uint64_t run_phase(const stress::config& cfg, unsigned phase, const phase_s
 
   std::uint64_t ops = total_ops.load();
   if (std::string(spec.api) == "c++") {
-    // The workload has teeth only if objects were actually reused.
-    STRESS_CHECK(ops < 1000 || total_collected.load() > 0,
+    // The workload has teeth only if objects were actually reused: over the whole run (main),
+    // and in a phase long enough that each thread's option set, the default sets of 507 and
+    // the sets of 2048 included, stamped and collected several times.
+    STRESS_CHECK(ops < 200'000 || total_collected.load() > 0,
                  "no object was ever collected or returned in %llu operations", (unsigned long long)ops);
+    cxx_ops.fetch_add(ops);
+    cxx_collected.fetch_add(total_collected.load());
   }
   return ops;
 }
@@ -181,7 +186,7 @@ int main() {
       {"c", ts_policy::on_free, 2, 0},    {"c++", ts_policy::on_free, 1, 100},
       {"c++", ts_policy::both, 2, 50, true}, {"c", ts_policy::on_free, 1, 50, true},
   };
-  return stress::run_phases(
+  int rc = stress::run_phases(
       "swap_slots_test", phases,
       [](auto worker, const stress::config& cfg, unsigned ph, const phase_spec& s,
          unsigned threads, std::uint64_t ms) {
@@ -194,4 +199,10 @@ int main() {
                       s.retire ? " retire" : "", threads);
         return std::string(title);
       });
+  if (cxx_ops.load() >= 1000 && cxx_collected.load() == 0) {
+    std::fprintf(stderr, "FAILED: no object was ever collected or returned in %llu operations of the C++ phases\n",
+                 (unsigned long long)cxx_ops.load());
+    rc = 1;
+  }
+  return rc;
 }

@@ -58,10 +58,10 @@ void check_slots(slots& st) {
   }
 }
 
-ssmem::options small_options(const stress::config& cfg, rng& r, ssmem::ts_policy p) {
+// The options of a thread: option set `profile` (stress::config::draw_options).
+ssmem::options thread_options(const stress::config& cfg, rng& r, unsigned profile, ssmem::ts_policy p) {
   ssmem::options o;
-  o.free_set_size = cfg.free_set_size(r);
-  cfg.stamp_options(r, o);
+  cfg.draw_options(r, profile, o);
   o.chunk_size = std::size_t{16} << 10;
   o.bump_on = p;
   return o;
@@ -105,7 +105,7 @@ std::uint64_t phase_join_leave(const stress::config& cfg, unsigned phase, unsign
         {
           ssmem::thread_scope me(b.dom);  // adopts a free record when there is one
           a = std::make_unique<ssmem::allocator>(
-              me, sizeof(slot_object), small_options(cfg, r, ssmem::ts_policy::both));
+              me, sizeof(slot_object), thread_options(cfg, r, cfg.profile_drawn(r), ssmem::ts_policy::both));
           std::uint64_t n = r.between(1, 400), k = 0;
           for (; k < n && (k % 32 != 0 || !stop.passed()); ++k) {
             swap_step(
@@ -149,7 +149,7 @@ std::uint64_t phase_offline(const stress::config& cfg, unsigned phase, unsigned 
     stress::worker_options wo;
     wo.object_size = sizeof(slot_object);
     wo.allocators = 1;
-    wo.opts = small_options(cfg, r, ssmem::ts_policy::both);
+    wo.opts = thread_options(cfg, r, cfg.profile_of(phase, t), ssmem::ts_policy::both);
     Worker w(b.dom, t, wo);
     std::uint64_t k = 0;
     while (k < cfg.max_iters && (k % 32 != 0 || !stop.passed())) {
@@ -189,7 +189,7 @@ std::uint64_t phase_oversubscribed(const stress::config& cfg, unsigned phase, un
     rng r = cfg.thread_rng(phase, t);
     ssmem::thread_scope me(b.dom);
     ssmem::allocator a(me, sizeof(slot_object),
-                       small_options(cfg, r, t % 2 == 0 ? ssmem::ts_policy::both
+                       thread_options(cfg, r, cfg.profile_of(phase, t), t % 2 == 0 ? ssmem::ts_policy::both
                                                         : ssmem::ts_policy::on_free));
     std::uint64_t k = 0;
     while (k < cfg.max_iters && (k % 32 != 0 || !stop.passed())) {

@@ -1,19 +1,31 @@
-"""Mutants: the algorithm headers with one step weakened, applied from outside the shipped text.
+"""Mutants: the library with one step weakened, applied from outside the shipped text.
 
-Each verification/mutants/NN_name.patch is a unified diff against ssmem/. mutant_copy() (used by
-this package's BUILD) copies the algorithm headers, applies the patch and writes a prelude that
-includes the copies; mutant(n) gives what a target needs to be built on mutant n instead of the
-shipped headers:
+Each verification/mutants/NN_name.patch is a unified diff against ssmem/: the algorithm headers,
+or the C and C++ API (API_FILES). mutant_copy() (used by this package's BUILD) copies both,
+applies the patch and writes two preludes; mutant(n) gives what a target needs to be built on
+mutant n instead of the shipped sources:
 
     cc_test(name = ..., srcs = ..., deps = [...] + mutant(6).deps, copts = mutant(6).copts)
 
-The copts force-include the prelude (-include), so the copies are expanded before the source's
-first line; every copy defines its original's include guard, and the shipped headers that the
-source (or ssmem.cc) includes afterwards expand to nothing. Whatever the search path, the code
-compiled is the patched copy's.
+`copts` force-include prelude.hpp (-include: the algorithm headers' copies), `api_copts`
+prelude_api.hpp (those, then the API headers' copies), so the copies are expanded before the
+source's first line; every copy defines its original's include guard, and the shipped headers
+that the source includes afterwards expand to nothing. Whatever the search path, the code
+compiled is the patched copy's. A target that builds the library on the mutant compiles
+`library_srcs` (the copy of ssmem.cc) with `api_copts` instead of //ssmem:ssmem.cc.
 """
 
+load("//config:sanitizers.bzl", "skip_under_sanitizer_config")
 load("//ssmem:defs.bzl", "ALGORITHM_HEADERS")
+
+# The C and C++ API, copied beside the algorithm headers: a mutant may weaken a step there too
+# (a scope's record, the fork handler, the thread-exit hook, object_pool's deleter).
+API_FILES = [
+    "native_policy.hpp",
+    "ssmem.h",
+    "ssmem.hpp",
+    "ssmem.cc",
+]
 
 # Number -> name; the patch is NN_name.patch. The BUILD file checks that the patches on disk
 # are exactly these.
@@ -43,6 +55,21 @@ MUTANTS = {
     23: "go_offline_relaxed",
     24: "snapshot_head_relaxed",
     25: "give_back_uncollected",
+    # Issue 20: the blind spots of the suite -- thresholds in the wrong unit and fast paths that
+    # skip a step (26-30), memory held back (31, 32), a destructor on reusable memory (33),
+    # lifecycle edges (34-37). Killed by unit and stress targets (verification/BUILD).
+    26: "backlog_in_sets",
+    27: "zero_memory_fast_path",
+    28: "fast_free_skips_bump",
+    29: "fast_alloc_keeps_poison",
+    30: "stamp_due_in_sets",
+    31: "leftovers_kept_at_probe",
+    32: "partial_release_set_waits",
+    33: "destructor_after_reuse",
+    34: "fork_child_keeps_main_record_only",
+    35: "gc_thread_term_keeps_record",
+    36: "checked_lookup_finds_tombstone",
+    37: "exit_hook_unlocked",
     40: "bound_wait_takes_uncollected",
     41: "bound_stamp_with_probe",
     42: "bound_wait_bumps_anyway",
@@ -60,30 +87,96 @@ def mutant_dir(n):
     return ("0%d" % n if n < 10 else "%d" % n) + "_" + MUTANTS[n]
 
 def mutant(n):
-    """What a C or C++ target adds to be built on mutant n: deps, copts, and a define naming it."""
+    """What a C or C++ target adds to be built on mutant n (see the file comment)."""
+    return mutant_of(n)
+
+def mutant_of(n):
+    """As mutant(n) (a name that mutant_cc_test's parameter `mutant` does not hide)."""
     d = mutant_dir(n)
     return struct(
         deps = ["//verification/mutants:" + d],
         copts = ["-include", "verification/mutants/%s/prelude.hpp" % d],
-        # For messages only (the harness prints it): the headers do not read it.
+        api_copts = ["-include", "verification/mutants/%s/prelude_api.hpp" % d],
+        library_srcs = ["//verification/mutants:%s/ssmem/ssmem.cc" % d],
+        # For messages only (the harness prints it): the sources do not read it.
         defines = ["SSMEM_VERIFICATION_MUTANT=%d" % n],
     )
 
 def mutant_copy(n):
     """The genrule that makes mutant n's copy, and the library that carries it."""
     d = mutant_dir(n)
-    outs = ["%s/prelude.hpp" % d] + ["%s/ssmem/%s" % (d, h) for h in ALGORITHM_HEADERS]
+    headers = ["%s/prelude.hpp" % d, "%s/prelude_api.hpp" % d] + \
+              ["%s/ssmem/%s" % (d, h) for h in ALGORITHM_HEADERS] + \
+              ["%s/ssmem/%s" % (d, f) for f in API_FILES if not f.endswith(".cc")]
+    sources = ["%s/ssmem/%s" % (d, f) for f in API_FILES if f.endswith(".cc")]
     native.genrule(
         name = d + "_copy",
-        srcs = [d + ".patch", "//ssmem:algorithm_headers"],
-        outs = outs,
-        cmd = "$(location :apply_mutant.sh) $(RULEDIR)/%s $(location %s.patch) $(locations //ssmem:algorithm_headers)" % (d, d),
+        srcs = [d + ".patch", "//ssmem:algorithm_headers"] + ["//ssmem:" + f for f in API_FILES],
+        outs = headers + sources,
+        cmd = "$(location :apply_mutant.sh) $(RULEDIR)/%s $(location %s.patch) $(locations //ssmem:algorithm_headers) -- %s" % (
+            d,
+            d,
+            " ".join(["$(location //ssmem:%s)" % f for f in API_FILES]),
+        ),
         tools = [":apply_mutant.sh"],
         testonly = True,
+        visibility = ["//visibility:public"],
     )
     native.cc_library(
         name = d,
-        hdrs = outs,
+        hdrs = headers,
         testonly = True,
         visibility = ["//visibility:public"],
+    )
+
+# What a unit test is built with (tests/unit/BUILD): ASan (+LSan) and UBSan.
+_SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+_SANITIZE_LINK = _SANITIZE + ["-fsanitize-link-c++-runtime", "-fuse-ld=bfd"]
+
+def mutant_cc_test(
+        name,
+        mutant,
+        srcs,
+        expect,
+        args = [],
+        deps = [],
+        defines = [],
+        sanitize = True,
+        library = True,
+        size = "small",
+        timeout = "short"):
+    """A native test built on mutant `mutant`, the library included (the copy of ssmem.cc):
+    passes only if the binary exits non-zero and its output matches `expect` (an extended
+    regular expression), so that a crash for another reason does not count. `args` go to the
+    binary (e.g. a doctest --test-case filter). `library` False: a test of the algorithm
+    headers alone, without ssmem.cc. Skipped under a whole-tree sanitizer configuration (it
+    picks its own: ASan and UBSan, as the unit tests).
+    """
+    m = mutant_of(mutant)
+    native.cc_binary(
+        name = name + "_bin",
+        testonly = True,
+        srcs = srcs + (m.library_srcs if library else []),
+        copts = (_SANITIZE if sanitize else []) + m.api_copts,
+        local_defines = m.defines + defines,
+        linkopts = (_SANITIZE_LINK if sanitize else []) + ["-lpthread"],
+        deps = deps + m.deps + ["//ssmem:headers"],
+        tags = ["manual"],
+        target_compatible_with = skip_under_sanitizer_config(),
+    )
+    native.sh_test(
+        name = name,
+        size = size,
+        timeout = timeout,
+        srcs = ["//tests/stress:run_under.sh"],
+        args = [
+            "--sanitizer",
+            "plain",
+            "--expect-failure",
+            "'%s'" % expect,
+            "$(location :%s_bin)" % name,
+        ] + args,
+        data = [":" + name + "_bin"],
+        tags = ["mutant"],
+        target_compatible_with = skip_under_sanitizer_config(),
     )

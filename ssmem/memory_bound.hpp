@@ -62,8 +62,8 @@ class memory_bound {
 
   /// The clock of a wait: its start, and how many rounds it has made.
   struct wait_clock {
-    std::uint64_t start = 0;
-    unsigned round = 0;
+    std::uint64_t start = 0;  ///< Policy::clock_ns() at the start (0 without a clock)
+    unsigned round = 0;       ///< rounds of probes made so far
   };
   /// Starts a wait.
   wait_clock start_wait() noexcept {

@@ -1067,7 +1067,7 @@ void do_misuse(std::uint8_t kind, std::uint8_t arg) {
       for (int s = 0; s < c_slots; ++s) {
         if (x.c_alloc[s] < 0) {
           expect_caught("ssmem_alloc on an allocator not initialised (or terminated)",
-                        [&] { (void)ssmem_alloc(&x.c[s], 8); }, "allocator used before ssmem_alloc_init");
+                        [&] { (void)ssmem_alloc(&x.c[s], 8); }, "used before ssmem_alloc_init");
           return;
         }
       }

@@ -78,6 +78,7 @@ class basic_allocator {
   /// holds one of its objects in a free set.
   ~basic_allocator() {
     releases_.drain();
+    if constexpr (detail::checked) forget_held_objects();
     while (!collected_.empty()) {
       set* s = collected_.pop();
       // Poison off: a collected object may lie in another allocator's chunk (freed or retired
@@ -183,7 +184,7 @@ class basic_allocator {
   // deallocate() off its fast path: takes a set, or fills and seals it.
   [[gnu::noinline]] void deallocate_slow(void* obj) noexcept {
     set* s = frees_.filling();
-    if (s == nullptr && (s = frees_.start_filling()) == nullptr) s = start_filling_without_memory();
+    if (s == nullptr && (s = frees_.start_filling(clock_.size())) == nullptr) s = start_filling_without_memory();
     ++stats_.freed;
     if (s == nullptr) {
       drop(obj, "ssmem_free");
@@ -236,7 +237,7 @@ class basic_allocator {
   void reuse_retired(void* obj) noexcept {
     set* cs = collected_.top();
     if (cs == nullptr || cs->full()) {
-      if ((cs = frees_.take_set()) != nullptr) {
+      if ((cs = frees_.take_set(clock_.size())) != nullptr) {
         collected_.push(cs);
       } else {  // no memory for a set: the object joins the spare list (it is reusable)
         ++stats_.collected;
@@ -251,7 +252,7 @@ class basic_allocator {
 
  private:
   void push_retired(void* obj, retire_fn fn, void* context, const char* api, source_location loc) noexcept {
-    if (!releases_.ready() && !make_room_for_release()) {
+    if (!releases_.ready(clock_.size()) && !make_room_for_release()) {
       drop(obj, api);  // no memory for a release set, even after a collection
     } else if (releases_.push(obj, fn, context) && unstamped_objects() >= due_) {
       stamp_or_defer();
@@ -316,6 +317,24 @@ class basic_allocator {
   std::size_t collected_sets() const noexcept { return collected_.size(); }
 
  private:
+  // The checked build: the foreign objects this allocator adopted and still holds (freed,
+  // collected or spare) are dropped with it; the registry forgets them.
+  void forget_held_objects() noexcept {
+    auto& registry = detail::checked_registry::instance();
+    auto forget = [&](const set& s) {
+      for (std::size_t i = 0; i < s.count(); ++i) registry.on_dropped(s.at(i), "ssmem_alloc_term");
+    };
+    frees_.for_each_set(forget);
+    for (const set* s = collected_.top(); s != nullptr; s = s->next()) forget(*s);
+    for (void* o = spare_; o != nullptr;) {
+      if constexpr (has_poison) Policy::unpoison(o, object_size());
+      void* next = *static_cast<void**>(o);
+      registry.on_dropped(o, "ssmem_alloc_term");
+      if constexpr (has_poison) Policy::poison(o, object_size());
+      o = next;
+    }
+  }
+
   static std::size_t set_size(std::size_t n) noexcept {
     return n == 0 ? 1 : n > max_set_size ? max_set_size : n;
   }
@@ -527,7 +546,7 @@ class basic_allocator {
       push_spare(o);
     }
     frees_.recycle(cs);
-    return frees_.start_filling();  // the recycled set: no allocation
+    return frees_.start_filling(0);  // the recycled set: no allocation
   }
 
   // A reusable object joins the spare list (its first word links the next one).
@@ -542,10 +561,10 @@ class basic_allocator {
   // recycled), after waiting for a collection if none was collected. False when still none.
   bool make_room_for_release() noexcept {
     releases_.give_back_collected();
-    if (releases_.ready()) return true;
+    if (releases_.ready(clock_.size())) return true;
     wait_for_collection(bump_on_free_, false, true);
     releases_.give_back_collected();
-    return releases_.ready();
+    return releases_.ready(clock_.size());
   }
 
   // The last resort when memory for bookkeeping runs out: the object is kept out of reuse

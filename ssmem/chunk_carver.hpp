@@ -125,8 +125,10 @@ class chunk_carver {
     end_ = static_cast<char*>(mem) + bytes;
     bytes_reserved_ += bytes;
     ++count_;
+    // Doubling goes on from the chunk just mapped (at least next_chunk_: one object's worth
+    // when options::chunk_size was smaller, even 0), so that every size grows.
     if (!fell_back && doubling_ && next_chunk_ < chunk_size_max_) {
-      next_chunk_ = next_chunk_ > chunk_size_max_ / 2 ? chunk_size_max_ : next_chunk_ * 2;
+      next_chunk_ = bytes > chunk_size_max_ / 2 ? chunk_size_max_ : bytes * 2;
     }
     return true;
   }

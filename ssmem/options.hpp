@@ -20,9 +20,10 @@ enum class ts_policy : int {
 /// The largest object size an allocator serves: larger sizes (up to SIZE_MAX) are refused
 /// (allocation returns nullptr / throws std::bad_alloc), never rounded into a wrapped size.
 inline constexpr std::size_t max_object_size = std::size_t(-1) / 4;
-/// The largest free_set_size and release_set_size (slots of one set must fit in memory
-/// arithmetic with room to spare): larger values are rejected by validate().
-inline constexpr std::size_t max_set_size = std::size_t{1} << 32;
+/// The largest free_set_size and release_set_size: a set of that many entries is 8 MiB (a
+/// release set 24 MiB), allocated at once. Larger values are refused by the C and C++ APIs
+/// (validate()) and clamped by basic_allocator.
+inline constexpr std::size_t max_set_size = std::size_t{1} << 20;
 
 /// What an allocator reports when an allocation at the memory bound stops waiting and carves
 /// past it (options::on_stall; docs/design.md §3, "The memory bound").
@@ -84,8 +85,8 @@ struct options {
   /// nullptr if every value can be served; else what is wrong (the C and C++ APIs refuse
   /// such options with this message; basic_allocator clamps them).
   constexpr const char* validate() const noexcept {
-    if (free_set_size > max_set_size) return "free_set_size too large (at most 2^32)";
-    if (release_set_size > max_set_size) return "release_set_size too large (at most 2^32)";
+    if (free_set_size > max_set_size) return "free_set_size too large (at most 2^20 objects)";
+    if (release_set_size > max_set_size) return "release_set_size too large (at most 2^20 entries)";
     if (static_cast<int>(bump_on) < 0 || static_cast<int>(bump_on) > 3) return "bump_on out of range";
     return nullptr;
   }

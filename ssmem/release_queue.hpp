@@ -45,10 +45,13 @@ class release_queue {
 
   /// Whether push() has room: a set is being filled, or one could be taken (false only when
   /// memory for a new release set runs out and none is recycled).
-  bool ready() noexcept { return sets_.filling() != nullptr || sets_.start_filling() != nullptr; }
+  /// `clock_entries`: see set_pipeline::take_set().
+  bool ready(std::size_t clock_entries) noexcept {
+    return sets_.filling() != nullptr || sets_.start_filling(clock_entries) != nullptr;
+  }
 
   /// Adds an entry; true when it filled its set, which now waits for a stamp.
-  /// Precondition: ready().
+  /// Precondition: ready(n).
   bool push(void* obj, retire_fn fn, void* context) noexcept {
     set* s = sets_.filling();
     s->push(obj);

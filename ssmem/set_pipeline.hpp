@@ -47,8 +47,8 @@ class set_pipeline {
   /// The set being filled, or nullptr (one is taken lazily, at the first push after a seal).
   [[gnu::always_inline]] set* filling() const noexcept { return filling_; }
   /// Takes an empty set to fill (a recycled one first); nullptr when memory for a new one
-  /// runs out. Precondition: filling() is nullptr.
-  set* start_filling() noexcept { return filling_ = take_set(); }
+  /// runs out. `clock_entries`: see take_set(). Precondition: filling() is nullptr.
+  set* start_filling(std::size_t clock_entries) noexcept { return filling_ = take_set(clock_entries); }
   /// The filling set, full or not (not empty), waits for a stamp from now on.
   void seal_filling() noexcept {
     unstamped_.push_back(filling_);
@@ -96,10 +96,18 @@ class set_pipeline {
     return pending_.pop_front();
   }
 
-  /// An empty set, recycled or new; nullptr when memory for a new one runs out.
-  [[gnu::noinline]] set* take_set() noexcept {
+  /// An empty set, recycled or new; nullptr when memory for a new one runs out. A new set
+  /// comes with room for a clock of `clock_entries` entries (the slots of the owner's latest
+  /// clock), so that stamping it needs no memory unless the domain grows meanwhile: a set
+  /// filled while memory runs out can still be stamped, collected and reused.
+  [[gnu::noinline]] set* take_set(std::size_t clock_entries) noexcept {
     if (!available_.empty()) return available_.pop();
-    return set::create(capacity_);
+    set* s = set::create(capacity_);
+    if (s != nullptr && !s->clock().reserve(clock_entries)) {
+      set::destroy(s);
+      return nullptr;
+    }
+    return s;
   }
   /// Whether an empty set is at hand without allocating.
   bool has_available() const noexcept { return !available_.empty(); }
@@ -111,6 +119,14 @@ class set_pipeline {
     set* s = filling_;
     filling_ = nullptr;
     return s;
+  }
+
+  /// Calls f(set) for every set that holds objects (filling, unstamped, pending).
+  template <class F>
+  void for_each_set(F f) const {
+    if (filling_ != nullptr) f(*filling_);
+    for (const set* x = unstamped_.front(); x != nullptr; x = x->next()) f(*x);
+    for (const set* x = pending_.front(); x != nullptr; x = x->next()) f(*x);
   }
 
   /// An emptied set goes back to the available stack.

@@ -556,6 +556,9 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
     fatal("ssmem_alloc_init", "invalid timestamp policy (expected SSMEM_TS_INCR_ON_*)");
   }
   if (id < 0) fatal("ssmem_alloc_init", "invalid thread id: must be >= 0");
+  if (free_set_size > ssmem::max_set_size) {
+    fatal("ssmem_alloc_init", "free_set_size too large (at most 2^20 objects)");
+  }
   lock_registrations("ssmem_alloc_init");
   if constexpr (checked) {
     if (const live_allocator* e = live_allocators.find(a); e != nullptr && is_current(*e)) {

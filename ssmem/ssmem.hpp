@@ -32,6 +32,8 @@
 #include <cstdlib>
 #include <new>
 #include <ostream>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -110,6 +112,18 @@ int format_stats(char* buf, std::size_t n, const domain_stats& s) noexcept;
 #else
   fatal("ssmem", "out of memory (std::bad_alloc, built without exceptions)");
 #endif
+}
+/// `o` if options::validate() accepts it; else throws std::invalid_argument naming the option
+/// (without exceptions: aborts with the message).
+inline const options& validated(const options& o) {
+  if (const char* problem = o.validate(); problem != nullptr) [[unlikely]] {
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    throw std::invalid_argument(std::string("ssmem options: ") + problem);
+#else
+    fatal("ssmem options", problem);
+#endif
+  }
+  return o;
 }
 /// The constructor tag of the scope that this_thread() keeps (see there).
 struct thread_exit_scope_t {
@@ -386,9 +400,11 @@ inline std::ostream& operator<<(std::ostream& os, const domain_stats& s) {
 class allocator {
  public:
   /// An allocator of `object_size`-byte objects for the thread of `scope`; no memory
-  /// is mapped until the first allocation.
-  allocator(thread_scope& scope, std::size_t object_size, const options& o = options{}) noexcept
-      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(object_size), o),
+  /// is mapped until the first allocation. Throws std::invalid_argument for options that
+  /// options::validate() refuses. A size above max_object_size is never served (allocate()
+  /// throws std::bad_alloc).
+  allocator(thread_scope& scope, std::size_t object_size, const options& o = options{})
+      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(object_size), detail::validated(o)),
         owner_(scope.owner_) {}
 
   /// An object of object_size() bytes. Throws std::bad_alloc when memory runs out.
@@ -502,8 +518,9 @@ class object_pool {
 
  public:
   /// A pool of T for the thread of `scope`.
-  explicit object_pool(thread_scope& scope, const options& o = options{}) noexcept
-      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(sizeof(T), alignof(T) < 8 ? 8 : alignof(T)), o),
+  /// Throws std::invalid_argument for options that options::validate() refuses.
+  explicit object_pool(thread_scope& scope, const options& o = options{})
+      : impl_(scope.get_domain(), scope.get_record(), normalize_object_size(sizeof(T), alignof(T) < 8 ? 8 : alignof(T)), detail::validated(o)),
         owner_(scope.owner_) {}
 
   /// Constructs a T. Throws std::bad_alloc, or what T's constructor throws (the memory is

@@ -45,6 +45,13 @@ class vector_clock {
     size_ = n;
     return true;
   }
+  /// Makes room for n entries without changing the size; false when memory runs out.
+  bool reserve(std::size_t n) noexcept {
+    const std::size_t size = size_;
+    if (!resize(n)) return false;
+    size_ = size;
+    return true;
+  }
   /// Writes entry i. Precondition: i < size().
   void set(std::size_t i, version_t v) noexcept { entries_[i] = v; }
   /// Copies `other` (entries and stamped flag); false (clock unchanged) when memory runs out.

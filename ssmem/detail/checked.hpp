@@ -254,6 +254,16 @@ class checked_registry {
     --adopted_count_;
   }
 
+  // An allocator ends with `p` in one of its sets: a foreign object it adopted is forgotten
+  // (ssmem never hands it out or gives it back again; the program may take its memory back).
+  void on_dropped(const void* p, const char* api) {
+    lock g(mu_, api);
+    adopted* e = lookup(reinterpret_cast<std::uintptr_t>(p));
+    if (e == nullptr) return;
+    e->state = adopted_gone;
+    --adopted_count_;
+  }
+
   // fork(): the library's atfork handlers (ssmem.cc) hold the lock across fork() and
   // release it after, in the parent and in the child (the forking thread owns it there).
   void lock_for_fork() noexcept { checked_lock(mu_, registry_lock_bit, "fork"); }

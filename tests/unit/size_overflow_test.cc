@@ -8,12 +8,12 @@
 // product with another overflows never wraps (it is clamped, or refused with a message naming
 // it). Every scenario runs in a forked child, so that an abort or a sanitizer report of today's
 // code fails one test case, not the binary.
-//
-// Known open bugs: the test cases in doctest's test suite "known_bug" fail on today's code (the
-// fixes belong in ssmem/allocator.hpp and free_set.hpp). The targets in `bazel test //...` leave
-// them out (--test-suite-exclude=known_bug); size_overflow*_known_bug_test (tagged manual and
-// known_bug) run only them. With the fixes, drop the exclusion and the known_bug targets.
+
 #include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -94,21 +94,31 @@ void expect_clean(const outcome& o) {
   CHECK((o.exit_code == 0 && o.err.empty()));
 }
 
-// An option whose product overflows: accepted outcomes (issue 19.7: the lead decides between
-// them; TIGHTEN HERE once decided).
-//   (a) a clamp: the child runs clean -- the body checks that the allocator behaves as if the
-//       product had saturated (it never wraps to a small number);
-//   (b) the checked build refuses the option: SIGABRT with a message naming it.
-// The optimised build must take (a): it has no misuse aborts. If the fix chooses a validation
-// error in every build instead, allow (b) there too.
+// An option whose product overflows (issue 19.7), as decided: thresholds that are products of
+// options (stamp_batch x free_set_size, stamp_backlog x batch x free_set_size, chunk doubling)
+// saturate, so the child runs clean and the body checks that nothing wrapped to a small
+// number (expect_no_wrap); set sizes above ssmem::max_set_size are refused in every build,
+// naming the option -- the C API aborts, the C++ API throws std::invalid_argument, which the
+// child does not catch (expect_refused).
 void expect_no_wrap(const outcome& o, const char* option) {
-  INFO("child stderr: " << o.err);
-  if (o.aborted && checked) {
-    CHECK_MESSAGE(o.err.find(option) != std::string::npos,
-                  "the checked build aborted without naming the option ", option);
-    return;
-  }
+  INFO("option: " << option);
   expect_clean(o);
+}
+// In a child: the C++ API's refusal (std::invalid_argument) as an abort with its message.
+template <class Body>
+void refusal_aborts(Body body) {
+  try {
+    body();
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "std::invalid_argument: %s\n", e.what());
+    std::fflush(stderr);
+    std::abort();
+  }
+}
+void expect_refused(const outcome& o, const char* option) {
+  INFO("child stderr: " << o.err);
+  CHECK_MESSAGE(o.aborted, "the option was not refused: ", option);
+  CHECK_MESSAGE(o.err.find(option) != std::string::npos, "the refusal does not name the option ", option);
 }
 
 // The words of the fixed object pattern, so that a later read sees whether anything else
@@ -216,8 +226,7 @@ TEST_CASE("after the object size is fixed, ssmem_alloc of SIZE_MAX gives NULL (c
   }
 }
 
-TEST_CASE("a first ssmem_alloc of a size near SIZE_MAX returns NULL, never a small object"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a first ssmem_alloc of a size near SIZE_MAX returns NULL, never a small object") {
   // Issue 19.1: normalize_object_size rounds SIZE_MAX-14..SIZE_MAX up past SIZE_MAX, to 0,
   // and the allocator then serves 8-byte objects.
   for (std::size_t s : sizes_near_max()) {
@@ -231,8 +240,7 @@ TEST_CASE("a first ssmem_alloc of a size near SIZE_MAX returns NULL, never a sma
   }
 }
 
-TEST_CASE("a failed first ssmem_alloc leaves the allocator as usable as before"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a failed first ssmem_alloc leaves the allocator as usable as before") {
   // Issue 19.1: the failed call fixes the object size at the huge size (or at the wrapped
   // one), so every later size is refused (or, checked, aborts as "wrong size").
   std::vector<std::size_t> sizes(std::begin(unmappable), std::end(unmappable));
@@ -274,8 +282,7 @@ TEST_CASE("an allocator of a size no system maps throws std::bad_alloc, every ti
   }
 }
 
-TEST_CASE("an allocator of a size near SIZE_MAX throws std::bad_alloc, never hands out a small object"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("an allocator of a size near SIZE_MAX throws std::bad_alloc, never hands out a small object") {
   // Issue 19.1: allocator(scope, SIZE_MAX) rounds to 0, which means "size not fixed yet", and
   // allocate() serves 8-byte objects.
   for (std::size_t s : sizes_near_max()) {
@@ -283,9 +290,8 @@ TEST_CASE("an allocator of a size near SIZE_MAX throws std::bad_alloc, never han
     expect_clean(run_child([s] {
       ssmem::thread_scope t;
       ssmem::allocator a(t, s);
-      // TIGHTEN HERE: object_size() of an unservable allocator is 0 or at least the size asked
-      // for (never a smaller positive size); the fix may also make it SIZE_MAX.
-      if (a.object_size() != 0 && a.object_size() < s) fail("object_size() wrapped", a.object_size());
+      // A size above ssmem::max_object_size: the allocator's size is unservable_object_size.
+      if (a.object_size() != ssmem::unservable_object_size) fail("object_size() wrapped", a.object_size());
       try {
         void* p = a.allocate();
         a.deallocate(p);
@@ -343,8 +349,7 @@ TEST_CASE("with the default stamp_backlog, a held-back owner yields (the control
   }
 }
 
-TEST_CASE("a stamp_backlog whose product with stamp_batch and free_set_size overflows never wraps to a small threshold"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a stamp_backlog whose product with stamp_batch and free_set_size overflows never wraps to a small threshold") {
   // Issue 19.7: stamp_backlog * stamp_batch * free_set_size wraps to a small number (2^58 * 8 *
   // 8 to 0; SIZE_MAX / 4056 + 1 times 8 * 507 to less than 4056), and the owner yields at every
   // put-off stamp: the opposite of a huge backlog.
@@ -384,8 +389,7 @@ TEST_CASE("with the default stamp_batch, frees are stamped (the control of the n
   }
 }
 
-TEST_CASE("a stamp_batch whose product with free_set_size overflows never wraps to a small batch"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a stamp_batch whose product with free_set_size overflows never wraps to a small batch") {
   // Issue 19.7: stamp_batch * free_set_size wraps to a small number (2^61 * 8 to 0; SIZE_MAX /
   // 507 + 1 times 507 to less than 507), and every full set is stamped at once: the opposite
   // of a huge batch.
@@ -408,8 +412,7 @@ TEST_CASE("a stamp_batch whose product with free_set_size overflows never wraps 
   }
 }
 
-TEST_CASE("a free_set_size whose set does not fit in memory is clamped or refused, never a short set"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a free_set_size whose set does not fit in memory is clamped or refused, never a short set") {
   // Issue 19.7 (and 19.2): a set's bytes, 8 * free_set_size plus its header, wrap for 2^61 and
   // above (a set of a few bytes, written past its end: ASan reports a heap-buffer-overflow);
   // below that, a set that cannot be allocated aborts at the first free ("out of memory for
@@ -417,7 +420,7 @@ TEST_CASE("a free_set_size whose set does not fit in memory is clamped or refuse
   for (std::size_t fs : {std::size_t{1} << 40, (size_max >> 3) + 1, size_max / 2, size_max}) {
     CAPTURE(fs);
     // C++ API.
-    expect_no_wrap(run_child([fs] {
+    expect_refused(run_child([fs] { refusal_aborts([fs] {
       ssmem::domain d;
       ssmem::thread_scope t(d);
       ssmem::options o;
@@ -434,9 +437,9 @@ TEST_CASE("a free_set_size whose set does not fit in memory is clamped or refuse
         fill(p, 64, 7);
         a.deallocate(p);
       }
-    }), "free_set_size");
+    }); }), "free_set_size");
     // C API: the size of ssmem_alloc_init_fs_size.
-    expect_no_wrap(run_child([fs] {
+    expect_refused(run_child([fs] {
       ssmem_allocator_t a;
       ssmem_alloc_init_fs_size(&a, 1 << 20, fs, 0);
       c_round_trip(&a, 64, 600);
@@ -445,13 +448,12 @@ TEST_CASE("a free_set_size whose set does not fit in memory is clamped or refuse
   }
 }
 
-TEST_CASE("a release_set_size whose set does not fit in memory is clamped or refused, never a short set"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a release_set_size whose set does not fit in memory is clamped or refused, never a short set") {
   // Issue 19.7: a release set holds 3 slots per entry: 3 * release_set_size wraps for
   // SIZE_MAX / 3 + 1 (a set of 2 slots, written 3 at a time), and its bytes wrap from 2^61 / 3.
   for (std::size_t rs : {std::size_t{1} << 40, size_max / 3 + 1, (size_max >> 3) + 1, size_max}) {
     CAPTURE(rs);
-    expect_no_wrap(run_child([rs] {
+    expect_refused(run_child([rs] { refusal_aborts([rs] {
       static int deleted = 0;
       {
         ssmem::domain d;
@@ -471,7 +473,7 @@ TEST_CASE("a release_set_size whose set does not fit in memory is clamped or ref
         churn(a, 5000);  // free steps: stamps and give-backs
       }
       if (deleted != 100) fail("not every retired object reached its deleter", static_cast<std::size_t>(deleted));
-    }), "release_set_size");
+    }); }), "release_set_size");
   }
 }
 
@@ -487,8 +489,7 @@ TEST_CASE("with a chunk_size of 1, chunks grow by doubling (the control of the n
   }));
 }
 
-TEST_CASE("a chunk_size of 0 still grows: never one chunk (one mmap, one page) per object"
-          * doctest::test_suite("known_bug")) {
+TEST_CASE("a chunk_size of 0 still grows: never one chunk (one mmap, one page) per object") {
   // 0 doubled is 0: every chunk is as small as one object needs, so each 64-byte object costs
   // a mapping of its own (a system call and a 4 KiB page). Found by the API fuzzer (tests/fuzz:
   // a quadratic slowdown of the checked registry, one entry per chunk).

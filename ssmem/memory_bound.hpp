@@ -1,12 +1,14 @@
 /// \file
 /// The memory bound: how many freed objects an allocator may hold back (freed, not yet
-/// reusable) before an allocation that would carve new memory waits for a collection instead,
-/// how long it waits, and what it reports when it gives up (docs/design.md §3, "The memory
-/// bound"). The limit is a share of options::pending_budget (bytes) per online thread of the
-/// allocator's latest clock, at least two free sets' worth:
+/// reusable) before an allocation that would carve new memory waits for a collection instead
+/// (and a free that fills a set a free set's worth past it), how long it waits, and what it
+/// reports when it gives up (docs/design.md §3, "The memory bound"). The limit is a share of
+/// options::pending_budget (objects) per online thread of the allocator's latest clock, at
+/// least two free sets' worth:
 ///
-///     limit = max(pending_budget / (object size x online threads), 2 x free_set_size)
+///     limit = max(pending_budget / online threads, 2 x free_set_size)
 ///
+/// (before the allocator's first clock, the floor alone).
 /// A wait gives up after options::bound_wait_ns (an *overrun*: counted, reported to
 /// options::on_stall, and in the checked build a line on stderr); the allocator then carves
 /// without waiting until its next collection. This part only decides and counts; the wait
@@ -34,15 +36,18 @@ class memory_bound {
       : budget_(o.pending_budget), wait_ns_(o.bound_wait_ns), on_stall_(o.on_stall),
         stall_context_(o.stall_context) {}
 
-  /// The limit in objects of `object_size` bytes, given the allocator's latest clock;
-  /// SIZE_MAX when there is no bound (pending_budget 0, or no object size yet).
-  std::size_t limit(std::size_t object_size, std::size_t free_set_size,
-                    const vector_clock<Policy>& latest) const noexcept {
-    if (budget_ == 0 || object_size == 0) return std::size_t(-1);
+  /// The limit in objects, given the allocator's latest clock; SIZE_MAX when there is no
+  /// bound (pending_budget 0).
+  std::size_t limit(std::size_t free_set_size, const vector_clock<Policy>& latest) const noexcept {
+    if (budget_ == 0) return std::size_t(-1);
+    const std::size_t floor = saturating_mul(2, free_set_size);
+    // No clock read yet: how many threads share the budget is not known, so the floor holds
+    // until the first stamp (which a wait at the floor takes): many threads starting at once
+    // do not each carve a batch first.
+    if (latest.size() == 0) return floor;
     std::size_t online = latest.online_entries();
     if (online == 0) online = 1;
-    const std::size_t share = budget_ / online / object_size;
-    const std::size_t floor = saturating_mul(2, free_set_size);
+    const std::size_t share = budget_ / online;
     return share > floor ? share : floor;
   }
 

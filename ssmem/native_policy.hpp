@@ -239,17 +239,17 @@ struct native_policy {
     return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
   }
 
-  /// Optional (see policy.hpp): the wait at the bound gives the processor away -- a few
-  /// yields first (the thread holding collection back is often runnable: on time-shared
-  /// cores a yield lets it run), then sleeps of 10 us doubling up to 1 ms, so that a machine
-  /// with many more threads than cores runs the threads that can move on.
+  /// Optional (see policy.hpp): the wait at the bound gives the processor away -- yields
+  /// first (the thread holding collection back is usually runnable: on time-shared cores a
+  /// yield lets it run, and with nothing else to run the yield returns at once), then sleeps
+  /// of 20 us doubling up to 1 ms, for a holder that is blocked rather than descheduled.
   static void backoff(unsigned round) noexcept {
-    if (round < 4) {
+    if (round < 32) {
       ::sched_yield();
       return;
     }
-    unsigned shift = round - 4 < 7 ? round - 4 : 7;
-    struct timespec t = {0, static_cast<long>(10'000u << shift)};
+    unsigned shift = round - 32 < 6 ? round - 32 : 6;
+    struct timespec t = {0, static_cast<long>(20'000u << shift)};
     ::nanosleep(&t, nullptr);
   }
 

@@ -67,15 +67,16 @@ struct options {
   bool zero_memory = false;
   bool huge_pages = false;                            ///< madvise(MADV_HUGEPAGE) chunks [SSMEM_TRANSPARENT_HUGE_PAGES]
   ts_policy bump_on = ts_policy::both;                ///< when the owner's version moves [SSMEM_TS_INCR_ON]
-  /// The memory bound (docs/design.md §3): bytes of freed objects not yet reusable that the
-  /// domain's online threads may hold, shared evenly: an allocator whose pending objects reach
-  /// max(pending_budget / (object size x online threads), 2 x free_set_size) waits for a
-  /// collection instead of carving new objects (online threads: in its latest clock). 0: no
-  /// bound [SSMEM_PENDING_BUDGET].
-  std::size_t pending_budget = std::size_t{8} << 20;
-  /// How long an allocation at the bound waits for a collection (nanoseconds) before it
-  /// carves past the bound, counts an overrun and calls on_stall; until the next collection
-  /// it then carves without waiting [SSMEM_BOUND_WAIT_NS].
+  /// The memory bound (docs/design.md §3, "The memory bound"): how many freed objects not yet
+  /// reusable the domain's online threads may hold, shared evenly: an allocator whose pending
+  /// objects reach max(pending_budget / online threads, 2 x free_set_size) (online threads: in
+  /// its latest clock) waits for a collection instead of carving new objects, and a free that
+  /// fills a set past that limit by a free set's worth waits too. 0: no bound
+  /// [SSMEM_PENDING_BUDGET].
+  std::size_t pending_budget = std::size_t{1} << 17;
+  /// How long a wait at the bound lasts at most (nanoseconds) before the allocator goes on
+  /// past the bound, counts an overrun and calls on_stall; until its next collection it then
+  /// waits no more [SSMEM_BOUND_WAIT_NS].
   std::uint64_t bound_wait_ns = 100'000'000;
   /// Called when an allocation stops waiting at the bound (nullptr: none).
   stall_fn on_stall = nullptr;
@@ -91,6 +92,11 @@ struct options {
     return nullptr;
   }
 };
+
+/// a + b, or SIZE_MAX when the sum does not fit.
+constexpr std::size_t saturating_add(std::size_t a, std::size_t b) noexcept {
+  return a > std::size_t(-1) - b ? std::size_t(-1) : a + b;
+}
 
 /// a x b, or SIZE_MAX when the product does not fit (thresholds never wrap to small values).
 constexpr std::size_t saturating_mul(std::size_t a, std::size_t b) noexcept {

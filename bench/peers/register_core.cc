@@ -10,6 +10,7 @@
 #include "bench/peers/ssmem.hpp"
 #include "bench/peers/ssmem_c.hpp"
 #include "bench/peers/ssmem_offline.hpp"
+#include "bench/peers/ssmem_section.hpp"
 #include "bench/peers/tcmalloc.hpp"
 #include "bench/workloads.hpp"
 
@@ -48,7 +49,13 @@ void register_core(registry& r) {
                      "calls free() (the counterpart of ck_epoch_call / call_rcu); otherwise as ssmem",
                      nullptr, nullptr, nullptr, release_fn<ssmem_scheme<ssmem_retire>>()});
   // A variant of the ssmem peer is its header (a struct over peers::ssmem_variant) and an
-  // entry here; issue 18's ssmem-section will be one, next to this one.
+  // entry here.
+  r.peers.push_back({"ssmem-section",
+                     "W2-W3, W5 over W2: ssmem whose threads read only inside critical sections "
+                     "(ssmem::critical_section around each operation, offline between them, bump_on = "
+                     "none); its stalling thread sleeps between sections",
+                     nullptr, swap_fn<ssmem_scheme<ssmem_section>>(), set_fn<ssmem_scheme<ssmem_section>>(),
+                     nullptr});
   r.peers.push_back({"ssmem-offline",
                      "W2-W3, W5 over W2: ssmem whose threads are offline between operations "
                      "(thread_scope::online() / offline() around each, bump_on = none); its stalling "

@@ -32,16 +32,20 @@ namespace bench::peers {
 inline void report_stats(const ssmem::allocator_stats& s, counters& c) {
   c.emplace_back("stamps", static_cast<long long>(s.stamps));
   c.emplace_back("yields", static_cast<long long>(s.yields));
+  c.emplace_back("bound_waits", static_cast<long long>(s.bound_waits));
+  c.emplace_back("bound_overruns", static_cast<long long>(s.bound_overruns));
+  if (s.dropped != 0) c.emplace_back("dropped", static_cast<long long>(s.dropped));
 }
 
 /// One allocator's bound on pending objects, summed over the workers into throughput.csv's
 /// `pending_bound` column, which goals_table.py compares with the pending high-water mark in
-/// the stall scenario; -1 (none) until the library has the option.
-/// Hook for issue 18's memory bound: return the bound the allocator was built with, in
-/// objects (its option, or the formula of docs/design.md over `a.stats()` and the options).
+/// the stall scenario: the memory bound's limit (options::pending_budget objects shared by the online
+/// threads, stats().pending_limit, read at the end of the run) plus one free set's worth (the
+/// allowance carved between two checks; docs/design.md, "The memory bound"); -1 without one.
 inline long long pending_bound(const ssmem::allocator& a) {
-  (void)a;
-  return -1;
+  const ssmem::allocator_stats s = a.stats();
+  if (s.pending_limit == static_cast<std::size_t>(-1)) return -1;
+  return static_cast<long long>(s.pending_limit + ssmem::options{}.free_set_size);
 }
 
 /// What a variant of the ssmem peer may change; each member is the default peer's.

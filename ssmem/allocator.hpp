@@ -72,10 +72,17 @@ class basic_allocator {
   basic_allocator(const basic_allocator&) = delete;
   basic_allocator& operator=(const basic_allocator&) = delete;
 
-  /// Gives every released or retired object back (deleters run first, while the chunks are
-  /// still mapped), then frees every set and clock and unmaps the chunks. Precondition (as in
-  /// the original): no thread still uses an object of this allocator, and no other allocator
-  /// holds one of its objects in a free set.
+  /// Teardown, in this order: (1) every released or retired entry still waiting -- collected,
+  /// stamped, unstamped or filling -- is given back at once, with no grace period, to
+  /// Policy::return_to_system or its deleter, on the owner thread, while the allocator is
+  /// whole (chunks mapped, reuse_retired working); (2) sets and clocks are freed, objects in
+  /// free and collected sets dropped untouched (the checked build forgets the foreign ones);
+  /// (3) the carver, destroyed last, unmaps the chunks. Preconditions: no thread uses an
+  /// object carved here or released/retired through here; every waiting deleter can still run
+  /// (its context, what it calls, and the object's memory, which for another allocator's
+  /// object retired here is that allocator's chunk: drain_retired() first where two
+  /// allocators retire each other's objects); no other allocator will hand out, or run a
+  /// deleter on, an object carved here afterwards (docs/design.md, "The end of an allocator").
   ~basic_allocator() {
     releases_.drain();
     if constexpr (detail::checked) forget_held_objects();
@@ -220,7 +227,9 @@ class basic_allocator {
   /// once every thread has moved on, on the owner thread, inside a later
   /// deallocate/release/retire of this allocator or its destructor. `fn` nullptr: as release().
   /// `fn` may write and free the object; it must not call this allocator (it runs inside it),
-  /// except reuse_retired().
+  /// except reuse_retired(); it may call other allocators of this thread (their calls bump the
+  /// version as their options say; no chain of deleters may lead back into an allocator whose
+  /// call is in progress). nullptr obj: no-op, fn not called, no bump.
   void retire(void* obj, retire_fn fn, void* context,
               source_location loc = source_location::current()) noexcept {
     if (obj == nullptr) return;
@@ -239,6 +248,13 @@ class basic_allocator {
     }
     push_retired(obj, fn, context, "object_pool::retire", loc);
   }
+
+  /// Owner only. Every released or retired object still waiting goes back now -- to the
+  /// system, or to its deleter -- with no grace period, as the destructor does, and the
+  /// allocator stays usable. For teardown: precondition, no thread can still reach any of
+  /// them. Two pools that retire each other's objects drain both before destroying either
+  /// (docs/design.md, "The end of an allocator").
+  void drain_retired() noexcept { releases_.drain(); }
 
   /// Owner only, for a deleter of retire_own(): `obj`, whose grace period has passed, is
   /// reusable at once (the next allocate() may hand it out).

@@ -1,7 +1,8 @@
 /// \file
 /// The chunk carver: fresh object memory for one allocator. Objects are cut back to back from
-/// large zero-filled chunks (Policy::map_chunk), the first of options::chunk_size bytes, each
-/// later one twice as large up to options::chunk_size_max (options::chunk_doubling). When a
+/// large zero-filled chunks (Policy::map_chunk), the first of options::chunk_size bytes (at
+/// least one object's worth), each later one twice the last, capped at options::chunk_size_max
+/// (options::chunk_doubling); a first chunk at or above the cap sets the size of every chunk. When a
 /// chunk cannot be mapped, half as much is tried, and so on down to what one object needs.
 /// Carved memory is never given back while the allocator lives; its destruction unmaps every
 /// chunk. The allocator's fast path carves within an *allowance* (a number of objects the
@@ -23,8 +24,10 @@ namespace ssmem {
 /// allocator of this size maps no chunk and returns nullptr.
 inline constexpr std::size_t unservable_object_size = std::size_t(-1);
 
-/// Object sizes are rounded so that every object in a chunk is suitably aligned: at least one
-/// byte, up to a multiple of `align` (0: 8 for sizes up to 8 bytes, 16 above).
+/// Object sizes are rounded so that every object in a chunk is suitably aligned: `size` (0
+/// counts as 1) rounded up to a multiple of `align`; align 0: 8 for sizes up to 8, 16 above
+/// (ssmem::allocator, the C API's first ssmem_alloc); basic_allocator's constructor passes 8,
+/// object_pool max(8, alignof(T)).
 /// Sizes above max_object_size give unservable_object_size (never a wrapped, smaller size).
 constexpr std::size_t normalize_object_size(std::size_t size, std::size_t align = 0) noexcept {
   if (size > max_object_size) return unservable_object_size;

@@ -1,7 +1,8 @@
 /// \file
 /// The atomics policy: everything the algorithm needs from the machine, in one place.
-/// The algorithm headers (thread_record, domain, vector_clock, free_set, allocator) never
-/// name std::atomic, fences, thread_local, malloc or the OS; they go through a Policy so that
+/// The algorithm headers (thread_record, domain, vector_clock, free_set, set_pipeline,
+/// chunk_carver, release_queue, memory_bound, allocator, options) never name std::atomic,
+/// fences, thread_local, malloc or the OS; they go through a Policy so that
 /// the same code is the production library (native_policy.hpp) and the model that Relacy
 /// checks (verification/relacy_policy.hpp).
 ///

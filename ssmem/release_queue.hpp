@@ -166,6 +166,7 @@ class release_queue {
 
   set_pipeline<Policy> sets_;
   set_stack<Policy> collected_;  // collected, oldest on top, given back an entry per release
+                                 // (empty whenever collect() starts, which keeps the oldest on top)
   std::uint64_t released_ = 0;
   std::uint64_t returned_ = 0;
 };

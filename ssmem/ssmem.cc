@@ -53,14 +53,31 @@ int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept {
       ", release pending %zu; stamps %" PRIu64,
       s.object_size, s.bytes_reserved, s.chunks, s.allocated, s.reused, s.freed, s.collected,
       s.pending, s.pending_sets, s.reusable, s.released, s.returned, s.release_pending, s.stamps);
-  if (w < 0 || static_cast<std::size_t>(w) >= n || s.pending_sets == 0) return w;
-  int more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
-                           "; oldest pending set %" PRIu64 " stamp(s) old", s.oldest_pending_age);
+  if (w < 0 || static_cast<std::size_t>(w) >= n) return w;
+  int more = 0;
+  if (s.pending_limit != static_cast<std::size_t>(-1)) {
+    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
+                         "; bound %zu object(s): %" PRIu64 " wait(s), %" PRIu64 " overrun(s)",
+                         s.pending_limit, s.bound_waits, s.bound_overruns);
+    if (more < 0) return more;
+    w += more;
+    if (static_cast<std::size_t>(w) >= n) return w;
+  }
+  if (s.dropped != 0) {
+    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
+                         "; %" PRIu64 " object(s) kept out of reuse (no memory for bookkeeping)", s.dropped);
+    if (more < 0) return more;
+    w += more;
+    if (static_cast<std::size_t>(w) >= n) return w;
+  }
+  if (s.pending_sets == 0) return w;
+  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
+                       "; oldest pending set %" PRIu64 " stamp(s) old", s.oldest_pending_age);
   if (more < 0) return more;
   w += more;
   if (static_cast<std::size_t>(w) >= n || s.blocking_slot < 0) return w;
-  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w), ", held back by thread slot %lld",
-                       s.blocking_slot);
+  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w), ", held back by thread slot %lld (id %lld)",
+                       s.blocking_slot, s.blocking_label);
   return more < 0 ? more : w + more;
 }
 
@@ -574,6 +591,8 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
   o.release_set_size = SSMEM_GC_RLSE_SET_SIZE;
   o.stamp_batch = SSMEM_STAMP_BATCH;
   o.stamp_backlog = SSMEM_STAMP_BACKLOG;
+  o.pending_budget = SSMEM_PENDING_BUDGET;
+  o.bound_wait_ns = SSMEM_BOUND_WAIT_NS;
   o.chunk_doubling = SSMEM_MEM_SIZE_DOUBLE != 0;
   o.chunk_size_max = static_cast<std::size_t>(SSMEM_MEM_SIZE_MAX);
   o.zero_memory = SSMEM_ZERO_MEMORY != 0;
@@ -682,6 +701,11 @@ void ssmem_free(ssmem_allocator_t* a, void* obj) {
 [[gnu::flatten]] void ssmem_release(ssmem_allocator_t* a, void* obj) {
   [[maybe_unused]] ssmem::detail::call_guard g("ssmem_release", a);
   checked_allocator(a, "ssmem_release")->impl.release(obj);
+}
+
+void ssmem_drain_retired(ssmem_allocator_t* a) {
+  [[maybe_unused]] ssmem::detail::call_guard g("ssmem_drain_retired", a);
+  checked_allocator(a, "ssmem_drain_retired")->impl.drain_retired();
 }
 
 // ssmem_deleter_t is ssmem::retire_fn: no cast, the C function is called through its own type.

@@ -70,6 +70,14 @@ extern "C" {
 /** while another online thread holds collection back and this many batches wait unstamped,
    each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4
+/** the memory bound: freed objects not yet reusable that the online threads may hold
+   together, shared evenly (each allocator at least 2 free sets' worth); an allocation that
+   would carve past its share waits for a collection (extension; 0: no bound; docs/design.md,
+   "The memory bound") */
+#define SSMEM_PENDING_BUDGET (1 << 17)
+/** how long a wait at the memory bound lasts at most, in nanoseconds, before the allocator
+   carves past the bound (counted in ssmem_stats_print's line; extension) */
+#define SSMEM_BOUND_WAIT_NS 100000000ULL
 /** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
 /** 1: each new chunk doubles, up to SSMEM_MEM_SIZE_MAX */
@@ -231,6 +239,12 @@ typedef void (*ssmem_deleter_t)(void* obj, void* context);
    ssmem_retire(a, NULL, fn, c) does nothing. */
 void ssmem_retire(ssmem_allocator_t* a, void* obj, ssmem_deleter_t fn, void* context)
     SSMEM_ABI_NAME(ssmem_retire);
+
+/** Extension, for teardown: every object released or retired into `a` and still waiting goes
+   back now (free(), or its deleter runs), with no grace period; `a` stays usable.
+   Precondition: no thread can still reach any of them. */
+void ssmem_drain_retired(ssmem_allocator_t* a)
+    SSMEM_ABI_NAME(ssmem_drain_retired);
 
 /** The calling thread holds no reference to ssmem memory read before this call. */
 void ssmem_ts_next();

@@ -431,6 +431,15 @@ class allocator {
     impl_.release(p);
   }
 
+  /// Teardown: every released or retired object still waiting goes back now (its deleter
+  /// runs), with no grace period; the allocator stays usable. Precondition: no thread can
+  /// still reach any of them (see basic_allocator::drain_retired).
+  void drain_retired() noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::allocator::drain_retired", &impl_);
+    owner_.check("ssmem::allocator::drain_retired", "allocator", impl_.owner());
+    impl_.drain_retired();
+  }
+
   /// Deferred destruction: calls `fn(p, context)` once every thread has moved on (no thread
   /// can still hold `p`), on this thread, from inside a later deallocate/release/retire of this
   /// allocator or its destructor. `p` must be unlinked before this call (as for deallocate)
@@ -575,6 +584,15 @@ class object_pool {
     [[maybe_unused]] detail::call_guard g("ssmem::object_pool::retire", &impl_);
     owner_.check("ssmem::object_pool::retire", "object pool", impl_.owner());
     impl_.retire_own(p, &destroy_then_reuse, &impl_);
+  }
+
+  /// Teardown: every retired object still waiting is destroyed now (~T(), then its memory is
+  /// reusable), with no grace period. Precondition: no thread can still reach any of them.
+  /// Pools that retire each other's objects drain each other before either is destroyed.
+  void drain_retired() noexcept {
+    [[maybe_unused]] detail::call_guard g("ssmem::object_pool::drain_retired", &impl_);
+    owner_.check("ssmem::object_pool::drain_retired", "object pool", impl_.owner());
+    impl_.drain_retired();
   }
 
   /// The counters (owner thread only).

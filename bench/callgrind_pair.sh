@@ -48,7 +48,7 @@ base=$(per_iter baseline)
 printf "size %s B, N = %s; instructions per iteration (callgrind, 2N-N difference / N)\n" "$size" "$n"
 printf "%-16s %10s %12s %8s\n" peer "raw/iter" "net of loop" "in API"
 printf "%-16s %10.1f %12s %8s\n" baseline "$(echo "$base / $n" | bc -l)" "-" "-"
-for p in ${PEERS:-ssmem ssmem-c ssmem-bump-none freelist glibc jemalloc mimalloc mimalloc-hold1 tcmalloc}; do
+for p in ${PEERS:-ssmem ssmem-c ssmem-bump-none freelist glibc jemalloc mimalloc mimalloc-hold1 tcmalloc section section-c}; do
   d=$(per_iter "$p")
   a="-"
   if [ "$p" = ssmem-c ]; then

@@ -5,7 +5,11 @@
 //
 //   pair_loop PEER ITERATIONS [SIZE]    PEER: baseline ssmem ssmem-c ssmem-bump-none freelist
 //                                             glibc jemalloc mimalloc mimalloc-hold1 tcmalloc
-// ssmem-c runs the same body in C through the C API (bench/peers/ssmem_c.c).
+//                                             section section-c
+// ssmem-c runs the same body in C through the C API (bench/peers/ssmem_c.c). section and
+// section-c allocate nothing: each iteration enters and leaves one critical section of an
+// offline thread (ssmem::critical_section inlined; the C pair ssmem_section_enter/exit) around
+// the baseline's body: their cost per section is the difference from the baseline.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +23,8 @@
 #include "bench/peers/ssmem.hpp"
 #include "bench/peers/ssmem_c.h"
 #include "bench/peers/tcmalloc.hpp"
+#include "ssmem/ssmem.h"
+#include "ssmem/ssmem.hpp"
 
 namespace {
 
@@ -41,6 +47,29 @@ template <class A>
     escape(o);
     static_cast<char*>(o)[0] = static_cast<char>(k);
     escape(o);
+  }
+}
+
+[[gnu::noinline]] void section_loop(ssmem::thread_scope& me, unsigned long long n) {
+  alignas(64) static char obj[64];
+  for (unsigned long long k = 0; k < n; ++k) {
+    ssmem::critical_section cs(me);
+    void* o = obj;
+    escape(o);
+    static_cast<char*>(o)[0] = static_cast<char>(k);
+    escape(o);
+  }
+}
+
+[[gnu::noinline]] void section_c_loop(unsigned long long n) {
+  alignas(64) static char obj[64];
+  for (unsigned long long k = 0; k < n; ++k) {
+    ssmem_section_enter();
+    void* o = obj;
+    escape(o);
+    static_cast<char*>(o)[0] = static_cast<char>(k);
+    escape(o);
+    ssmem_section_exit();
   }
 }
 
@@ -76,6 +105,20 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (peer == "ssmem") return run<bench::peers::ssmem_allocator<>>(n, size);
+  if (peer == "section") {  // a thread offline outside its sections
+    ssmem::domain d;
+    ssmem::thread_scope me(d);
+    me.offline();
+    section_loop(me, n);
+    return 0;
+  }
+  if (peer == "section-c") {
+    ssmem_gc_thread_init(nullptr, 0);
+    ssmem_thread_offline();
+    section_c_loop(n);
+    ssmem_term();
+    return 0;
+  }
   if (peer == "ssmem-c") {  // the C API, the loop compiled as C (bench/peers/ssmem_c.c)
     ssmem_allocator_t a;
     bench_ssmem_c_init(&a, 0);

@@ -69,8 +69,7 @@ class basic_domain {
   /// The owner leaves: it holds no references from now on, and its record becomes free.
   void unregister_thread(record* r, source_location loc = source_location::current()) noexcept {
     if (!version_is_offline(r->own_version())) r->go_offline(loc);
-    r->sections_ = 0;  // owner-only state: the next owner starts outside any section
-    r->section_online_ = false;
+    r->section_state_ = 0;  // owner-only state: the next owner starts outside any section
     // [S9] release, pairs with [S10]: the next owner sees our last version store (and the
     // section state reset above).
     r->in_use_.store(0, std::memory_order_release, loc);

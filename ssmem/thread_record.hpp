@@ -56,11 +56,13 @@ class alignas(64) thread_record {
   /// A thread that is online already (it does not use sections, or the section is inside an
   /// online stretch) stays as it is. The steps are go_online's, with one load of the version.
   void enter_section(source_location loc = source_location::current()) noexcept {
-    if (sections_++ != 0) return;  // nested: the outermost section decided
+    const unsigned state = section_state_;
+    section_state_ = state + 2;  // one level deeper
+    if (state != 0) return;      // nested: the outermost section decided
     // relaxed: only the owner writes version_.
     version_t v = version_.load(std::memory_order_relaxed, loc);
     if (!version_is_offline(v)) return;  // online anyway: nothing to undo at the exit
-    section_online_ = true;
+    section_state_ = 3;                  // depth 1, and this section took the thread online
     // [S1] release, pairs with [S8]: as in advance(); the version is even from here on.
     version_.store(v + 1, std::memory_order_release, loc);
     // [S2] light side of the asymmetric seq_cst fence, pairs with [S5]: as in advance(),
@@ -74,9 +76,10 @@ class alignas(64) thread_record {
   /// the thread goes offline again and holds no references from then on; it blocks no
   /// collection until its next section. The step is go_offline's.
   void exit_section(source_location loc = source_location::current()) noexcept {
-    if (--sections_ != 0) return;  // an inner section: the thread stays online
-    if (!section_online_) return;  // it was online before the outermost section: stays so
-    section_online_ = false;
+    const unsigned state = section_state_ - 2;  // one level up
+    section_state_ = state;
+    if (state != 1) return;  // an inner section, or the outermost found the thread online
+    section_state_ = 0;
     // relaxed: only the owner writes version_.
     version_t v = version_.load(std::memory_order_relaxed, loc);
     if (version_is_offline(v)) return;  // offline already: the owner called offline() inside
@@ -86,7 +89,7 @@ class alignas(64) thread_record {
   }
 
   /// Owner only: how many sections the owner is in.
-  unsigned sections() const noexcept { return sections_; }
+  unsigned sections() const noexcept { return section_state_ >> 1; }
 
   /// Any thread: the current version, read by every stamp and probe (see [S8] in the body).
   version_t load_version(source_location loc = source_location::current()) const noexcept {
@@ -128,10 +131,9 @@ class alignas(64) thread_record {
   // Set once by the domain before the record is published ([S7]), read-only afterwards.
   typename Policy::template var<std::size_t> index_{0};
   typename Policy::template var<thread_record*> next_{nullptr};
-  // Owner only (plain): the nesting depth of critical sections, and whether the outermost one
-  // took the thread online (and must take it offline again).
-  unsigned sections_ = 0;
-  bool section_online_ = false;
+  // Owner only (plain): 2 x the nesting depth of critical sections, + 1 while the outermost
+  // one took the thread online (and must take it offline again at its end).
+  unsigned section_state_ = 0;
   // 0: free for adoption, 1: owned by a registered thread.
   typename Policy::template atomic<std::uint32_t> in_use_{1};
   // A label for humans and the C API's `id` argument (relaxed reads: diagnostics only).

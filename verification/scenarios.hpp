@@ -636,6 +636,36 @@ class register_race {
   typename Policy::template atomic<object*> slot_{nullptr};
 };
 
+/// The frame of the two-thread slot races in which every thread registers before the run
+/// (batch_race, bound_race, section_race): the world, the slot holding A (made by the writer's
+/// allocator in before()), the writer (the thread that is not `reader`) and the common end.
+template <class Policy, std::size_t N>
+class slot_race {
+  static_assert(N == 2, "a slot race has one reader and one writer");
+
+ public:
+  using object = slot_object<Policy>;
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    object* a = w_.make(writer());
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+  }
+
+  void after() { finish_slot_scenario(w_, slot_); }
+
+ protected:
+  explicit slot_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.reader == 0 || c.reader == 1, "slot race: reader must be 0 or 1");
+  }
+  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
+
+  static constexpr std::uint64_t max_value = object::max_value;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
+};
+
 /// Stamping in batches and the probe (docs/design.md §3) against one reader, for two threads
 /// and an exhaustive search. The slot holds A; the reader bumps, loads the slot and reads its
 /// object, reader_ops times. The writer (ts_policy::none, free sets of 1, explicit bumps) runs
@@ -649,23 +679,19 @@ class register_race {
 ///     probe collects S1 if the reader moved on again), then allocate: A if it was collected.
 /// The allocations write the object, which Relacy checks against the reader's read of A.
 template <class Policy, std::size_t N>
-class batch_race {
-  static_assert(N == 2, "batch_race: one reader, one writer");
+class batch_race : public slot_race<Policy, N> {
+  using base = slot_race<Policy, N>;
+  using base::w_;
+  using base::slot_;
+  using base::writer;
+  using base::max_value;
 
  public:
   using object = slot_object<Policy>;
-  explicit batch_race(const scenario_config& c) : w_(c) {
-    Policy::check(c.reader == 0 || c.reader == 1, "batch_race: reader must be 0 or 1");
+  explicit batch_race(const scenario_config& c) : base(c) {
     Policy::check(c.bump_on == ts_policy::none, "batch_race: the writer bumps explicitly");
     Policy::check(c.free_set_size == 1, "batch_race: free sets of 1");
     Policy::check(c.stamp_batch == 1 || c.stamp_batch == 2, "batch_race: stamp_batch 1 or 2");
-  }
-
-  void before() {
-    for (std::size_t t = 0; t < N; ++t) w_.join(t);
-    object* a = w_.make(writer());
-    a->init(0);
-    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
   }
 
   void thread(std::size_t t) {
@@ -684,13 +710,7 @@ class batch_race {
     }
   }
 
-  void after() {
-    finish_slot_scenario(w_, slot_);
-  }
-
  private:
-  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
-
   void write_batch(std::size_t t) {
     w_.free_object(t, unlink_slot_object(w_, slot_, t));  // A's set: full, waits for the batch
     free_private_object(w_, t, 2);  // q's set completes the batch: one stamp for both
@@ -711,9 +731,6 @@ class batch_race {
     w_.make(t)->init(max_value);    // A, if collected
   }
 
-  static constexpr std::uint64_t max_value = object::max_value;
-  world<Policy, N, object> w_;
-  typename Policy::template atomic<object*> slot_{nullptr};
 };
 
 /// A Treiber stack node.
@@ -841,21 +858,17 @@ class treiber_stack {
 ///     set if the holder moved), then allocates A if it was collected. A bump inside the
 ///     holder's allocation would let A be reused while the holder still reads it.
 template <class Policy, std::size_t N>
-class bound_race {
-  static_assert(N == 2, "bound_race: one reader, one writer");
+class bound_race : public slot_race<Policy, N> {
+  using base = slot_race<Policy, N>;
+  using base::w_;
+  using base::slot_;
+  using base::writer;
+  using base::max_value;
 
  public:
   using object = slot_object<Policy>;
-  explicit bound_race(const scenario_config& c) : w_(c) {
-    Policy::check(c.reader == 0 || c.reader == 1, "bound_race: reader must be 0 or 1");
+  explicit bound_race(const scenario_config& c) : base(c) {
     Policy::check(c.free_set_size == 1, "bound_race: free sets of 1");
-  }
-
-  void before() {
-    for (std::size_t t = 0; t < N; ++t) w_.join(t);
-    object* a = w_.make(writer());
-    a->init(0);
-    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
   }
 
   void thread(std::size_t t) {
@@ -879,11 +892,7 @@ class bound_race {
     }
   }
 
-  void after() { finish_slot_scenario(w_, slot_); }
-
  private:
-  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
-
   void write_at_bound(std::size_t t) {
     if (w_.cfg().unlink_last) {
       // bump_on on_alloc: no fence of the writer's lies between the unlink and the wait's
@@ -923,9 +932,6 @@ class bound_race {
     w_.make(t)->init(max_value);
   }
 
-  static constexpr std::uint64_t max_value = object::max_value;
-  world<Policy, N, object> w_;
-  typename Policy::template atomic<object*> slot_{nullptr};
 };
 
 /// Critical sections (thread_record::enter_section / exit_section), 2 threads; the slot holds
@@ -936,21 +942,17 @@ class bound_race {
 /// a probe that collects S0 if the reader was offline or has moved, stamp S1, allocate A if
 /// collected).
 template <class Policy, std::size_t N>
-class section_race {
-  static_assert(N == 2, "section_race: one reader, one writer");
+class section_race : public slot_race<Policy, N> {
+  using base = slot_race<Policy, N>;
+  using base::w_;
+  using base::slot_;
+  using base::writer;
+  using base::max_value;
 
  public:
   using object = slot_object<Policy>;
-  explicit section_race(const scenario_config& c) : w_(c) {
-    Policy::check(c.reader == 0 || c.reader == 1, "section_race: reader must be 0 or 1");
+  explicit section_race(const scenario_config& c) : base(c) {
     Policy::check(c.bump_on == ts_policy::none, "section_race: the writer bumps explicitly");
-  }
-
-  void before() {
-    for (std::size_t t = 0; t < N; ++t) w_.join(t);
-    object* a = w_.make(writer());
-    a->init(0);
-    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
   }
 
   void thread(std::size_t t) {
@@ -972,14 +974,6 @@ class section_race {
     }
     Policy::check(!w_.rec(t).is_online(), "section_race: the reader is online after its sections");
   }
-
-  void after() { finish_slot_scenario(w_, slot_); }
-
- private:
-  std::size_t writer() const { return w_.cfg().reader == 0 ? 1 : 0; }
-
-  world<Policy, N, object> w_;
-  typename Policy::template atomic<object*> slot_{nullptr};
 };
 
 }  // namespace ssmem::verification

@@ -305,7 +305,10 @@ class basic_allocator {
     s.bound_overruns = bound_.overruns();
     s.bound_wait_ns = bound_.wait_ns();
     s.pending_limit = pending_limit();
-    if (const set* oldest = frees_.pending_front(); oldest != nullptr) {
+    // The oldest stamped set, free or release (a release set alone may hold collection up).
+    const set* oldest = frees_.pending_front();
+    if (oldest == nullptr) oldest = releases_.sets().pending_front();
+    if (oldest != nullptr) {
       s.oldest_pending_age = stats_.stamps + stats_.deferred - oldest->stamp_seq();
       if (const record* b = domain_.blocker(oldest->clock()); b != nullptr) {
         s.blocking_slot = static_cast<long long>(b->index());

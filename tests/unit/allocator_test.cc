@@ -564,3 +564,21 @@ TEST_CASE("a stamp takes the release set that is not full yet: a rare release wa
   CHECK(a.stats().returned == 1);
   CHECK(a.stats().release_pending == 0);
 }
+
+TEST_CASE("the thread holding back a stamped release set is named when no free set waits") {
+  fixture f;
+  ssmem::options o = small(1);
+  o.release_set_size = 1;
+  allocator a(f.d, *f.me, 16, o);
+  f.other->set_label(42);
+  a.release(std::malloc(16));  // a full release set: stamped at once
+  CHECK(a.stats().pending_sets == 0);  // no free set waits
+  CHECK(a.stats().release_pending == 1);
+  CHECK(a.stats().blocking_slot == static_cast<long long>(f.other->index()));
+  CHECK(a.stats().blocking_label == 42);
+  f.other->bump();
+  f.me->bump();
+  a.release(std::malloc(16));  // the probe collects the first one
+  CHECK(a.stats().returned == 1);
+  f.other->set_label(-1);
+}

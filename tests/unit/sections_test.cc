@@ -93,6 +93,11 @@ TEST_CASE("nested sections of an offline thread: online from the outermost entry
 TEST_CASE("a thread online before a section stays online after it, its version untouched") {
   ssmem::domain d;
   ssmem::thread_scope me(d);
+  // First a section while offline (it took the thread online and offline again), then online:
+  // the earlier section's state must not make this thread's next section end offline.
+  me.offline();
+  { ssmem::critical_section cs(me); }
+  me.online();
   REQUIRE(me.is_online());
   const ssmem::version_t v0 = version_of(me);
   {

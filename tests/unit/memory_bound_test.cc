@@ -378,10 +378,13 @@ TEST_CASE("a C thread registered with an id holds collection back: on_stall name
   }
 }
 
-TEST_CASE("16 threads on 2 cores, each allocating and freeing: every allocator stays within the formula, with no overrun") {
-  constexpr std::size_t threads = 16;
-  constexpr std::uint64_t pairs = 30'000;
-  constexpr std::size_t budget = std::size_t{4} << 20;
+namespace {
+
+// `threads` real threads in one domain, each with an allocator of the default options but for
+// the budget and the wait, making `pairs` alloc/free pairs (a live set of one object): every
+// allocator's pending objects and carved objects stay within the documented formula (limit +
+// one free set + the live object, the limit at `threads` online), and no wait overruns.
+void threads_within_formula(std::size_t threads, std::uint64_t pairs, std::size_t budget) {
   ssmem::options o;  // the defaults (507/64/8/4) but for the budget and the wait
   o.pending_budget = budget;
   // The default wait (100 ms) is a time-out, and on this shared machine a runnable thread can
@@ -402,9 +405,10 @@ TEST_CASE("16 threads on 2 cores, each allocating and freeing: every allocator s
     long long worst_excess = LLONG_MIN;  // pending - (limit in force + f)
   };
   std::vector<result> results(threads);
+  INFO(threads << " threads, budget " << budget << " B, limit " << limit);
   ssmem::domain d;
   pthread_barrier_t start;
-  pthread_barrier_init(&start, nullptr, threads);
+  pthread_barrier_init(&start, nullptr, static_cast<unsigned>(threads));
   std::atomic<std::size_t> done{0};
   std::vector<std::thread> pool;
   for (std::size_t t = 0; t < threads; ++t) {
@@ -459,8 +463,49 @@ TEST_CASE("16 threads on 2 cores, each allocating and freeing: every allocator s
     yields += r.stats.yields;
   }
   CHECK(carved_sum <= threads * (limit + f + 1));
-  MESSAGE("carved " << carved_sum << " objects in all (the formula allows " << threads * (limit + f + 1)
-          << "); waits at the bound " << waits << ", stamps put off " << deferred << ", yields " << yields);
+  MESSAGE(threads << " threads: carved " << carved_sum << " objects in all (the formula allows "
+          << threads * (limit + f + 1) << "); waits at the bound " << waits << ", stamps put off " << deferred
+          << ", yields " << yields);
+}
+
+}  // namespace
+
+TEST_CASE("16 threads on 2 cores, each allocating and freeing: every allocator stays within the formula, with no overrun") {
+  threads_within_formula(16, 30'000, std::size_t{4} << 20);  // limit 4,096 objects
+}
+
+// Known bug (open): before an allocator's first stamp or probe its clock is empty, and the
+// limit counts one thread online -- the whole budget. Where the limit at N threads is below a
+// batch (stamp_batch x f objects: 4,056 by default), every allocator carves a whole batch
+// before its first stamp: at 64 threads and a 4 MiB budget (limit 1,024) each allocator
+// carved 4,056 objects, 259,584 in all against the formula's 98,048 (measured with
+// threads_within_formula(64, 10'000, 4 MiB)). Shown here on one OS thread: 63 other records
+// online, the allocator's first allocations.
+TEST_CASE("the limit counts the online threads from an allocator's first allocation" * doctest::test_suite("known_bug")) {
+  const std::size_t budget = std::size_t{4} << 20;
+  ssmem::domain d;
+  ssmem::thread_scope me(d);
+  std::vector<ssmem::record*> others;
+  for (int i = 0; i < 63; ++i) others.push_back(d.register_thread());
+  const std::size_t f = ssmem::options{}.free_set_size;
+  const std::size_t limit = expected_limit(budget, 64, f);  // 1,024 objects
+  ssmem::options o;
+  o.pending_budget = budget;
+  o.bound_wait_ns = 2 * ms;
+  {
+    ssmem::allocator a(me, object_bytes, o);
+    a.deallocate(a.allocate());
+    CHECK(a.stats().pending_limit == limit);
+    // Up to the first stamp (the others have not moved, so stop there: a wait after it would
+    // overrun): the objects carved stay within the limit plus a free set and the live one.
+    std::uint64_t most = 0;
+    for (std::size_t i = 0; i < 2 * f * o.stamp_batch && a.stats().stamps == 0; ++i) {
+      a.deallocate(a.allocate());
+      most = std::max(most, carved(a.stats()));
+    }
+    CHECK(most <= limit + f + 1);
+  }
+  for (ssmem::record* r : others) d.unregister_thread(r);
 }
 
 TEST_CASE("bump_on on_free or none: a wait that only the owner's own thread blocks gives up at once") {

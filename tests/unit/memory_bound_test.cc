@@ -16,10 +16,13 @@
 //     within the documented formula, no overrun;
 //   - bump_on on_free / none: a wait that only the owner's own thread blocks gives up at once;
 //   - the statistics add up (allocated, reused, freed, collected, pending, reusable, released,
-//     returned; nothing dropped) at the default sizes and at large sets.
+//     returned; nothing dropped) at the default sizes and at large sets;
+//   - known bug (suite known_bug, its own target): before an allocator's first stamp the
+//     limit counts one thread online.
 // Built twice (tests/unit/BUILD): the plain library and the checked one, both compiled in
 // under ASan+UBSan. No timing assertion: the waits are judged by the counters and by
-// bound_wait_ns, which the wait itself measures.
+// bound_wait_ns, which the wait itself measures (where a test needs other threads to run
+// within a wait, that wait is long: see threads_within_formula).
 #include <doctest/doctest.h>
 
 #include <pthread.h>
@@ -261,11 +264,13 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     void* held[3] = {a.allocate(), a.allocate(), a.allocate()};
     const std::uint64_t span = 2 * (limit1 + c.due() + 2 * c.free_set);
     std::uint64_t carved_at_collection = 0, waits_at_collection = 0;
+    std::size_t reserved_at_collection = 0;
     bool collected = false;
     run_pairs(a, c.free_set, span, [&](const ssmem::allocator_stats& s, const pair_run&) {
       if (!collected && s.collected > sa.collected) {
         collected = true;
         carved_at_collection = carved(s);
+        reserved_at_collection = s.bytes_reserved;
         waits_at_collection = s.bound_waits;
       }
       return false;
@@ -276,6 +281,7 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     CHECK(sb.bound_overruns == 1);
     CHECK(log.reports.size() == 1);
     CHECK(carved(sb) == carved_at_collection);
+    CHECK(sb.bytes_reserved == reserved_at_collection);
     CHECK(sb.reused > 0);
     CHECK(sb.pending_limit == limit1);
     CHECK(sb.blocking_slot == -1);
@@ -394,7 +400,9 @@ void threads_within_formula(std::size_t threads, std::uint64_t pairs, std::size_
   o.bound_wait_ns = 5000 * ms;
   const std::size_t f = o.free_set_size;
   // Every thread stays online (and moving) until all are done, so that the latest clocks count
-  // all of them after the first stamp; before it (no clock) the limit is the budget's whole.
+  // all of them after the first stamp. Before it (no clock) the limit is the budget's whole:
+  // the formula holds only where a batch (4,056 objects) is within the limit at `threads`
+  // online, as at 16 threads and 4 MiB (4,096); at 64 it does not (the known_bug case).
   const std::size_t limit = expected_limit(budget, threads, f);
   struct result {
     ssmem::allocator_stats stats;

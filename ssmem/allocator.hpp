@@ -205,8 +205,9 @@ class basic_allocator {
         // (Not before the first clock: its floor is for carving, not for a program that frees
         // what it carved before its first stamp.)
         if (clock_.size() != 0 && bound_.should_wait() &&
-            pending_objects() >= saturating_add(pending_limit(), frees_.capacity())) {
-          wait_for_collection(bump_on_free_, true);
+            bound_pending() >= saturating_add(pending_limit(), frees_.capacity())) {
+          wait_for_collection(bump_on_free_, "ssmem_free", false,
+                              [&] { return bound_pending() < saturating_add(pending_limit(), frees_.capacity()); });
         }
       }
     }
@@ -407,17 +408,22 @@ class basic_allocator {
   // carves within the allowance granted here, so this runs once per free set's worth of
   // carved objects. When no chunk can be mapped, what was freed is made reusable if it can be.
   [[gnu::noinline]] void* carve_within_bound() noexcept {
-    const std::size_t limit = pending_limit();
-    std::size_t pending = pending_objects();
+    std::size_t limit = pending_limit();
+    std::size_t pending = bound_pending();
+    if (pending >= limit && clock_.size() == 0 && frees_.has_unstamped() && stamp_at_bound()) {
+      // The floor before the first clock (memory_bound.hpp): the first stamp comes now, and
+      // with it the number of threads that share the budget.
+      limit = pending_limit();
+    }
     if (pending >= limit && bound_.should_wait()) {
-      if (wait_for_collection(bump_on_alloc_, true)) {
+      if (wait_for_collection(bump_on_alloc_, "ssmem_alloc", false, [&] { return has_reusable(); })) {
         if (void* obj = take_reusable(); obj != nullptr) return obj;
       }
-      pending = pending_objects();
+      pending = bound_pending();
     }
     void* obj = carver_.carve(memory_bound<Policy>::allowance(pending, limit, frees_.capacity()));
     if (obj == nullptr && bound_.should_wait() &&
-        wait_for_collection(bump_on_alloc_, false)) {
+        wait_for_collection(bump_on_alloc_, nullptr, false, [&] { return has_reusable(); })) {
       obj = take_reusable();  // out of memory for a chunk: reuse what a collection freed
     }
     return obj;
@@ -428,6 +434,11 @@ class basic_allocator {
     return frees_.filling_slots() + frees_.unstamped_slots() + frees_.pending_slots();
   }
   std::size_t pending_limit() const noexcept { return bound_.limit(frees_.capacity(), clock_); }
+  // What the memory bound counts: objects freed and not yet reusable, and entries released or
+  // retired and not yet given back (an object_pool's retired objects among them).
+  std::size_t bound_pending() const noexcept { return pending_objects() + releases_.waiting_entries(); }
+  // Whether an allocation can be served without carving.
+  bool has_reusable() const noexcept { return !collected_.empty() || spare_ != nullptr; }
 
   // Objects in full sets waiting for a stamp, freed and released (retired) alike: the batch
   // rule counts both (a release set's entry counts as one object).
@@ -491,6 +502,15 @@ class basic_allocator {
     return true;
   }
 
+  // A stamp the memory bound takes, not the batch rule: the first clock at the floor, and a
+  // wait's stamp of what waits unstamped. A stamp like any other (heavy fence, snapshot: never
+  // a probe's clock, docs/design.md §4); the next batch counts from here.
+  bool stamp_at_bound() noexcept {
+    if (!stamp()) return false;
+    due_ = saturating_mul(stamp_batch_, frees_.capacity());
+    return true;
+  }
+
   // A probe: the versions read with no fence (never a stamp: docs/design.md §4), and every
   // stamped set they dominate collected. Out of memory for the clock: nothing collected.
   void probe() noexcept {
@@ -515,8 +535,8 @@ class basic_allocator {
   // once when only the owner itself holds the sets back and may not move; `report` says
   // whether giving up is an overrun of the bound (reported) or an out-of-memory path. False
   // when nothing became available.
-  [[gnu::noinline]] bool wait_for_collection(bool may_bump, bool report, bool for_releases = false) noexcept {
-    auto done = [&] { return for_releases ? releases_.has_collected() : !collected_.empty() || spare_ != nullptr; };
+  template <class Done>
+  [[gnu::noinline]] bool wait_for_collection(bool may_bump, const char* report, bool for_releases, Done done) noexcept {
     // A stamped generation to wait for: if none of the kind awaited is stamped, the filling
     // free set (full or not) is sealed and everything waiting is stamped. (Stamping what waits
     // behind a generation still held back would collect more per wait, at the cost of a heavy
@@ -524,7 +544,7 @@ class basic_allocator {
     if (for_releases ? !releases_.has_pending() : !frees_.has_pending()) {
       if (frees_.filling() != nullptr && !frees_.filling()->empty()) frees_.seal_filling();
       if (!frees_.has_unstamped() && !releases_.has_unstamped()) return false;  // nothing freed
-      if (!stamp()) return false;
+      if (!stamp_at_bound()) return false;
     }
     auto w = bound_.start_wait();
     for (;;) {
@@ -542,9 +562,9 @@ class basic_allocator {
             r.blocking_slot = static_cast<long long>(b->index());
             r.blocking_label = b->label();
           }
-          r.pending = pending_objects();
+          r.pending = bound_pending();
           r.limit = pending_limit();
-          bound_.give_up(w, r);
+          bound_.give_up(w, r, report);
         }
         break;
       }
@@ -565,7 +585,7 @@ class basic_allocator {
   // first word, and the emptied set is filled instead. With no collected set, a collection is
   // waited for first. nullptr when even that gives none.
   set* start_filling_without_memory() noexcept {
-    if (collected_.empty()) wait_for_collection(bump_on_free_, false);
+    if (collected_.empty()) wait_for_collection(bump_on_free_, nullptr, false, [&] { return !collected_.empty(); });
     if (collected_.empty()) return nullptr;
     set* cs = collected_.pop();
     while (!cs->empty()) {
@@ -590,7 +610,7 @@ class basic_allocator {
   bool make_room_for_release() noexcept {
     releases_.give_back_collected();
     if (releases_.ready(clock_.size())) return true;
-    wait_for_collection(bump_on_free_, false, true);
+    wait_for_collection(bump_on_free_, nullptr, true, [&] { return releases_.has_collected(); });
     releases_.give_back_collected();
     return releases_.ready(clock_.size());
   }

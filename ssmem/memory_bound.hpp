@@ -42,8 +42,8 @@ class memory_bound {
     if (budget_ == 0) return std::size_t(-1);
     const std::size_t floor = saturating_mul(2, free_set_size);
     // No clock read yet: how many threads share the budget is not known, so the floor holds
-    // until the first stamp (which a wait at the floor takes): many threads starting at once
-    // do not each carve a batch first.
+    // until the first stamp, which the allocator takes as soon as the floor is reached: many
+    // threads starting at once do not each carve a whole batch first.
     if (latest.size() == 0) return floor;
     std::size_t online = latest.online_entries();
     if (online == 0) online = 1;
@@ -98,16 +98,16 @@ class memory_bound {
   void end_wait(const wait_clock& w) noexcept { wait_ns_total_ += waited(w); }
 
   /// A wait gave up: the overrun starts, the hook and (checked build) stderr hear of it.
-  void give_up(const wait_clock& w, stall_report r) noexcept {
+  void give_up(const wait_clock& w, stall_report r, const char* api) noexcept {
     ++overruns_;
     overrun_ = true;
     r.waited_ns = waited(w);
     if constexpr (detail::checked) {
       std::fprintf(stderr,
-                   "ssmem: ssmem_alloc: waited %llu ms at the memory bound (%zu objects pending,"
+                   "ssmem: %s: waited %llu ms at the memory bound (%zu objects pending,"
                    " limit %zu) for %s (slot %lld, id %lld); carving past the bound until the next"
                    " collection\n",
-                   static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit,
+                   api, static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit,
                    r.own_thread ? "this thread, which cannot move on inside an allocation (bump_on)"
                                 : "a thread that holds collection back",
                    r.blocking_slot, r.blocking_label);

@@ -746,19 +746,19 @@ void ssmem_thread_online() {
   if (!me.rec->is_online()) me.rec->go_online();
 }
 
+// An unregistered thread has no record to take online: refused in every build (a section that
+// protects nothing must not pass silently), one compare on the way.
 void ssmem_section_enter() {
-  if constexpr (ssmem::detail::checked) {
-    if (me.rec == nullptr) fatal("ssmem_section_enter", "thread not registered");
-  }
+  if (me.rec == nullptr) [[unlikely]] fatal("ssmem_section_enter", "thread not registered");
   me.rec->enter_section();
 }
 
 void ssmem_section_exit() {
+  if (me.rec == nullptr) [[unlikely]] fatal("ssmem_section_exit", "thread not registered");
   if constexpr (ssmem::detail::checked) {
-    if (me.rec == nullptr) fatal("ssmem_section_exit", "thread not registered");
     if (me.rec->sections() == 0) fatal("ssmem_section_exit", "section exit without a matching ssmem_section_enter");
   }
-  me.rec->exit_section();
+  me.rec->exit_section();  // (the optimised build ignores an exit without an enter)
 }
 
 void ssmem_ts_list_print() {

@@ -76,6 +76,7 @@ class alignas(64) thread_record {
   /// the thread goes offline again and holds no references from then on; it blocks no
   /// collection until its next section. The step is go_offline's.
   void exit_section(source_location loc = source_location::current()) noexcept {
+    if (section_state_ == 0) return;  // an exit without an enter: ignored (checked build: aborts)
     const unsigned state = section_state_ - 2;  // one level up
     section_state_ = state;
     if (state != 1) return;  // an inner section, or the outermost found the thread online

@@ -164,8 +164,8 @@ std::size_t object_size_of(std::uint8_t b, bool first_c_alloc) {
   constexpr std::size_t n = sizeof table / sizeof table[0];
   if (b < 200) return table[b % n];
   if (b < 224) return 8 * (b - 199);  // 8..200 in steps of 8
-  // Sizes that no system maps: a C++ allocator of such a size throws std::bad_alloc (legal and
-  // fixed); a first ssmem_alloc of one leaves the allocator unusable (19.1, open).
+  // Sizes that no system maps: a C++ allocator of such a size throws std::bad_alloc; a first
+  // ssmem_alloc of one returns NULL and fixes no size (19.1, fixed).
   static const std::size_t unmappable[] = {std::size_t{1} << 40, std::size_t{1} << 50,
                                            std::size_t{1} << 62, std::size_t{1} << 63,
                                            size_max - 64, size_max - 15};
@@ -173,7 +173,7 @@ std::size_t object_size_of(std::uint8_t b, bool first_c_alloc) {
     if (first_c_alloc && !reach(bug_size_wrap)) return 64;
     return unmappable[b % 6];
   }
-  // SIZE_MAX-15..SIZE_MAX: the rounding wraps (19.1, open).
+  // SIZE_MAX-15..SIZE_MAX: the rounding used to wrap (19.1, fixed: unservable, NULL).
   if (!reach(bug_size_wrap)) return 64;
   return size_max - (b - 240);
 }

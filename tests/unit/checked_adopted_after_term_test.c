@@ -8,10 +8,9 @@
    address out again, freeing the new object through ssmem_free aborts with a false
    "double free".
 
-   DECISION NEEDED (the lead): is free() of such an object after ssmem_alloc_term legal? The
-   original ssmem leaks it; ssmem.h does not say. If it is, ssmem_alloc_term should drop the
-   registry entries of the adopted objects in its sets, and this test must pass; if it is not,
-   the docs should say so and this test goes away. Until then: manual, tagged known_bug.
+   Decided: legal. ssmem_alloc_term forgets the adopted objects still in its sets (the
+   checked registry's on_dropped), so the program may take their memory back, and a new
+   object at the same address is not a double free (docs/design.md, "Bad input and faults").
 
    Checked library, no sanitizer (ASan's quarantine would keep malloc from reusing the address
    at once). The address reuse is glibc's: malloc after free of the same size returns the same

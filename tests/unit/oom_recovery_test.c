@@ -10,14 +10,13 @@
         rounds of "allocate until NULL, free everything" hand out every object freed in step 2
         again (each object carries its index; a bitmap counts the indices seen again);
      4. ssmem_term succeeds, and every retired object reached its deleter exactly once.
-   Today step 2 aborts at the first ssmem_free: "out of memory for free-set bookkeeping".
-   With --control, the limit is lifted after step 1 (the bookkeeping gets its memory) and the
-   rounds of step 3 stop at 5/4 of the objects of step 1 instead of at NULL: steps 1, 3 and 4
-   must pass on today's code -- the control shows that the test's counts have teeth, and that
-   only the missing memory fails without the fix.
+   Before the fix step 2 aborted at the first ssmem_free: "out of memory for free-set
+   bookkeeping". With --control, the limit is lifted after step 1 (the bookkeeping gets its
+   memory) and the rounds of step 3 stop at 5/4 of the objects of step 1 instead of at NULL:
+   the control passed on the code before the fix, which showed that the counts have teeth and
+   that only the missing memory failed.
    Plain library and checked library (the checked registry allocates too, for every chunk).
-   No sanitizer: ASan's shadow mappings do not fit under the limit. Tagged known_bug and
-   manual in tests/unit/BUILD until the fix lands. */
+   No sanitizer: ASan's shadow mappings do not fit under the limit. */
 #define _GNU_SOURCE
 
 #include <signal.h>

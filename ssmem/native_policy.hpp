@@ -242,7 +242,7 @@ struct native_policy {
   /// Optional (see policy.hpp): the wait at the bound gives the processor away -- yields
   /// first (the thread holding collection back is usually runnable: on time-shared cores a
   /// yield lets it run, and with nothing else to run the yield returns at once), then sleeps
-  /// of 20 us doubling up to 1 ms, for a holder that is blocked rather than descheduled.
+  /// of 20 us doubling up to 1.28 ms, for a holder that is blocked rather than descheduled.
   static void backoff(unsigned round) noexcept {
     if (round < 32) {
       ::sched_yield();

@@ -237,9 +237,9 @@ class thread_scope {
   }
 
   /// Idle: the thread holds no references until online(), and blocks no collection
-  /// meanwhile (like liburcu's rcu_thread_offline). It must not touch shared objects, nor
-  /// allocate or free, while offline. Both are idempotent, and act on the record that nested
-  /// scopes share (see the class comment).
+  /// meanwhile (like liburcu's rcu_thread_offline). It must not load shared references while
+  /// offline; it may allocate and free (a bump keeps it offline). Both are idempotent, and act
+  /// on the record that nested scopes share (see the class comment).
   void offline() noexcept {
     [[maybe_unused]] detail::call_guard g("ssmem::thread_scope::offline", nullptr);
     owner_.check("ssmem::thread_scope::offline", "thread scope", *rec_);

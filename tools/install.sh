@@ -12,6 +12,11 @@
 #   DIR/lib/libssmem.a
 #   DIR/lib/pkgconfig/ssmem.pc                    pkg-config --cflags --libs ssmem
 #
+# A checked library (make VERSION=DEBUG, --config=checked: built with SSMEM_CHECKED=1) gets
+# -DSSMEM_CHECKED=1 in ssmem.pc's Cflags: the C++ API's checks are inline, compiled into the
+# program, which must therefore be compiled with the define too (docs/design.md §8). The
+# installer tells a checked archive by the checked registry it defines (--checked overrides).
+#
 # --destdir DIR stages the files under DIR/PREFIX (for packaging) while ssmem.pc still
 # names PREFIX. The library and headers come from the Bazel runfiles of //:install (found
 # next to this script, or in the current directory); --lib FILE and --headers DIR override.
@@ -20,11 +25,13 @@ set -euo pipefail
 prog="install"
 usage() {
   cat <<USAGE
-Usage: ${prog} [--prefix DIR] [--destdir DIR] [--lib FILE] [--headers DIR]
+Usage: ${prog} [--prefix DIR] [--destdir DIR] [--lib FILE] [--headers DIR] [--checked WHEN]
   --prefix DIR    installation prefix (default /usr/local)
   --destdir DIR   stage the installation under DIR (files go to DIR/PREFIX)
   --lib FILE      libssmem.a to install (default: from the Bazel runfiles)
   --headers DIR   directory holding ssmem.h, ssmem.hpp, ... (default: from the runfiles)
+  --checked WHEN  yes, no or auto (default): whether the library is the checked build, whose
+                  users compile with -DSSMEM_CHECKED=1 (ssmem.pc's Cflags); auto looks at it
   --mode MODE     the Bazel compilation mode the library was built in (set by //:install)
 USAGE
 }
@@ -35,6 +42,7 @@ destdir=""
 lib=""
 headers=""
 mode=""
+checked="auto"
 while (($# > 0)); do
   case "$1" in
     --prefix) (($# >= 2)) || die "--prefix needs a directory"; prefix="$2"; shift 2 ;;
@@ -44,11 +52,14 @@ while (($# > 0)); do
     --lib) (($# >= 2)) || die "--lib needs a file"; lib="$2"; shift 2 ;;
     --headers) (($# >= 2)) || die "--headers needs a directory"; headers="$2"; shift 2 ;;
     --mode) (($# >= 2)) || die "--mode needs a value"; mode="$2"; shift 2 ;;
+    --checked) (($# >= 2)) || die "--checked needs yes, no or auto"; checked="$2"; shift 2 ;;
+    --checked=*) checked="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
 done
 [[ -n "${prefix}" ]] || die "empty --prefix"
+case "${checked}" in yes|no|auto) ;; *) die "--checked needs yes, no or auto, not '${checked}'" ;; esac
 
 # `bazel run` starts us in the runfiles tree of the workspace, but relative user paths mean
 # the directory `bazel run` was called from.
@@ -75,6 +86,17 @@ if [[ -z "${lib}" ]]; then
   lib="${runfiles}/ssmem/libssmem.a"
 fi
 [[ -f "${lib}" ]] || die "no library at ${lib}"
+
+# The checked build defines the checked registry (ssmem/detail/checked.hpp), an inline
+# variable that only SSMEM_CHECKED=1 code uses; the optimised archive never names it, with or
+# without debug information. Its mangled name is in the archive's symbol tables as plain text,
+# so grep finds it without binutils (tools/install_check.sh asks the same of an installation).
+checked_symbol='_ZN5ssmem6detail20the_checked_registryE'
+if [[ "${checked}" == auto ]]; then
+  if LC_ALL=C grep -qa "${checked_symbol}" "${lib}"; then checked=yes; else checked=no; fi
+fi
+cflags='-I${includedir}'
+[[ "${checked}" == yes ]] && cflags+=' -DSSMEM_CHECKED=1'
 [[ -f "${headers}/ssmem.h" && -f "${headers}/ssmem.hpp" ]] || die "no ssmem.h/ssmem.hpp in ${headers}"
 
 if [[ "${mode}" == "dbg" ]]; then
@@ -132,11 +154,13 @@ libdir=\${exec_prefix}/lib
 Name: ssmem
 Description: object allocator with epoch-based memory reclamation (C and C++20 APIs)
 Version: 0.1.0
-Cflags: -I\${includedir}
+Cflags: ${cflags}
 Libs: -L\${libdir} -lssmem -lpthread
 PC
 chmod 644 "${libdir}/pkgconfig/ssmem.pc.tmp"
 mv -f "${libdir}/pkgconfig/ssmem.pc.tmp" "${libdir}/pkgconfig/ssmem.pc"
 
+what="libssmem.a"
+[[ "${checked}" == yes ]] && what="libssmem.a (the checked build: ssmem.pc adds -DSSMEM_CHECKED=1)"
 echo "${prog}: installed ${installed} headers + 2 forwarding headers under ${incdir}," \
-     "libssmem.a and pkgconfig/ssmem.pc under ${libdir}"
+     "${what} and pkgconfig/ssmem.pc under ${libdir}"

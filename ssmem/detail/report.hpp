@@ -1,6 +1,6 @@
 // How the library reports what it cannot recover from: one line on stderr naming the API and
-// the problem, then abort(). Used for misuse in the checked build and for running out of
-// memory for bookkeeping (where going on would lose a freed object).
+// the problem, then abort(). Used for misuse (mostly in the checked build), for the checked
+// build's own tables when memory runs out, and for a thread record the C API cannot allocate.
 #ifndef SSMEM_DETAIL_REPORT_HPP
 #define SSMEM_DETAIL_REPORT_HPP
 

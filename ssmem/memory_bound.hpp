@@ -3,10 +3,11 @@
 /// reusable) before an allocation that would carve new memory waits for a collection instead
 /// (and a free that fills a set a free set's worth past it), how long it waits, and what it
 /// reports when it gives up (docs/design.md §3, "The memory bound"). The limit is a share of
-/// options::pending_budget (objects) per online thread of the allocator's latest clock, at
-/// least two free sets' worth:
+/// options::pending_budget (objects) per record slot of the domain (the most threads
+/// registered at once: records are adopted, never freed) as the allocator's latest clock
+/// counts them, at least two free sets' worth:
 ///
-///     limit = max(pending_budget / online threads, 2 x free_set_size)
+///     limit = max(pending_budget / slots, 2 x free_set_size)
 ///
 /// (before the allocator's first clock, the floor alone).
 /// A wait gives up after options::bound_wait_ns (an *overrun*: counted, reported to
@@ -45,9 +46,9 @@ class memory_bound {
     // until the first stamp, which the allocator takes as soon as the floor is reached: many
     // threads starting at once do not each carve a whole batch first.
     if (latest.size() == 0) return floor;
-    std::size_t online = latest.online_entries();
-    if (online == 0) online = 1;
-    const std::size_t share = budget_ / online;
+    // Slots, not online threads: a thread offline between its critical sections holds its
+    // freed objects as much as an online one does, so the budget is shared by all of them.
+    const std::size_t share = budget_ / latest.size();
     return share > floor ? share : floor;
   }
 

@@ -68,12 +68,12 @@ struct options {
   bool huge_pages = false;                            ///< madvise(MADV_HUGEPAGE) chunks [SSMEM_TRANSPARENT_HUGE_PAGES]
   ts_policy bump_on = ts_policy::both;                ///< when the owner's version moves [SSMEM_TS_INCR_ON]
   /// The memory bound (docs/design.md §3, "The memory bound"): how many freed objects not yet
-  /// reusable the domain's online threads may hold, shared evenly: an allocator whose pending
-  /// objects reach max(pending_budget / online threads, 2 x free_set_size) (online threads: in
-  /// its latest clock) waits for a collection instead of carving new objects, and a free that
-  /// fills a set past that limit by a free set's worth waits too. 0: no bound
-  /// [SSMEM_PENDING_BUDGET].
-  std::size_t pending_budget = std::size_t{1} << 17;
+  /// reusable (and released or retired entries not yet given back) the domain's threads may
+  /// hold, shared evenly by its record slots: an allocator whose count reaches
+  /// max(pending_budget / slots, 2 x free_set_size) (slots: in its latest clock) waits for a
+  /// collection instead of carving new objects, and a free that fills a set past that limit by
+  /// a free set's worth waits too. 0: no bound [SSMEM_PENDING_BUDGET].
+  std::size_t pending_budget = 100'000;
   /// How long a wait at the bound lasts at most (nanoseconds) before the allocator goes on
   /// past the bound, counts an overrun and calls on_stall; until its next collection it then
   /// waits no more [SSMEM_BOUND_WAIT_NS].

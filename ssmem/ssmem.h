@@ -70,11 +70,11 @@ extern "C" {
 /** while another online thread holds collection back and this many batches wait unstamped,
    each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4
-/** the memory bound: freed objects not yet reusable that the online threads may hold
-   together, shared evenly (each allocator at least 2 free sets' worth); an allocation that
+/** the memory bound: freed objects not yet reusable that the threads may hold together,
+   shared evenly by the record slots (each allocator at least 2 free sets' worth); an allocation that
    would carve past its share waits for a collection (extension; 0: no bound; docs/design.md,
    "The memory bound") */
-#define SSMEM_PENDING_BUDGET (1 << 17)
+#define SSMEM_PENDING_BUDGET 100000
 /** how long a wait at the memory bound lasts at most, in nanoseconds, before the allocator
    carves past the bound (counted in ssmem_stats_print's line; extension) */
 #define SSMEM_BOUND_WAIT_NS 100000000ULL

@@ -77,13 +77,6 @@ class vector_clock {
     return true;
   }
 
-  /// Entries that are online (even): the threads a collection waits for.
-  std::size_t online_entries() const noexcept {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < size_; ++i) n += version_is_offline(entries_[i]) ? 0 : 1;
-    return n;
-  }
-
   /// Frees the entries.
   void reset() noexcept {
     if (entries_ != nullptr) Policy::deallocate(entries_, capacity_ * sizeof(version_t));

@@ -67,7 +67,7 @@ struct scenario_config {
   unsigned expected_records = 0;  ///< register_race: records in the domain at the end (0: any)
   bool membership_check = true;   ///< register_race: run world::check_membership in after()
   // The memory bound (bound_race) and critical sections (section_race).
-  std::size_t pending_budget = std::size_t{1} << 17;  ///< options::pending_budget (1: the floor, 2 sets)
+  std::size_t pending_budget = 100'000;  ///< options::pending_budget (1: the floor, 2 sets)
   std::uint64_t bound_wait_ns = 1'000'000;  ///< options::bound_wait_ns (no clock: 1 ms a round)
   bool holder = false;     ///< bound_race: the reader holds its reference across an allocation
   bool unlink_last = false; ///< bound_race: the writer frees its private object before A

@@ -2,7 +2,7 @@
 // ssmem/allocator.hpp) at the sizes users run. An allocation that would carve while the
 // pending objects reach
 //
-//     limit = max(pending_budget / online threads of the latest clock, 2 x f)   (objects)
+//     limit = max(pending_budget / record slots of the latest clock, 2 x f)   (objects)
 //     (before the allocator's first clock: 2 x f, the floor)
 //
 // waits for a collection; after bound_wait_ns it gives up (an overrun: counted, reported to
@@ -52,8 +52,8 @@ constexpr std::size_t object_bytes = 64;  // a multiple of 16: normalize_object_
 constexpr std::uint64_t ms = 1'000'000;
 
 // The documented limit, in objects of object_bytes.
-std::size_t expected_limit(std::size_t budget, std::size_t online, std::size_t free_set) {
-  return std::max(budget / online, 2 * free_set);
+std::size_t expected_limit(std::size_t budget, std::size_t slots, std::size_t free_set) {
+  return std::max(budget / slots, 2 * free_set);
 }
 
 // Objects ever carved from chunks: every allocation is carved or reused.
@@ -214,7 +214,7 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     const std::uint64_t wait_ns = 2 * ms;
     ssmem::allocator a(owner, object_bytes, c.options(&log, wait_ns));
     REQUIRE(a.object_size() == object_bytes);
-    const std::size_t limit2 = expected_limit(c.budget, 2, c.free_set);  // owner + blocker online
+    const std::size_t limit2 = expected_limit(c.budget, 2, c.free_set);  // owner + blocker: 2 slots
     const std::size_t limit1 = expected_limit(c.budget, 1, c.free_set);  // no clock yet, or alone
 
     // Phase A: the blocker never moves. Go on for limit + 4 free sets past the first overrun.
@@ -283,7 +283,7 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     CHECK(carved(sb) == carved_at_collection);
     CHECK(sb.bytes_reserved == reserved_at_collection);
     CHECK(sb.reused > 0);
-    CHECK(sb.pending_limit == limit1);
+    CHECK(sb.pending_limit == limit2);  // slots stay: an offline thread still shares the budget
     CHECK(sb.blocking_slot == -1);
     CHECK(sb.dropped == 0);
     if (limit2 < c.due()) {
@@ -510,7 +510,7 @@ TEST_CASE("before its first clock an allocator keeps to the floor, not to the wh
       most = std::max(most, carved(a.stats()));
     }
     CHECK(a.stats().stamps == 1);
-    CHECK(a.stats().pending_limit == limit);  // the first clock counts the 64 online threads
+    CHECK(a.stats().pending_limit == limit);  // the first clock counts the 64 slots
     CHECK(most <= limit + f + 1);
   }
   for (ssmem::record* r : others) d.unregister_thread(r);
@@ -650,6 +650,7 @@ TEST_CASE("the statistics add up and nothing is dropped, at the default sizes an
     o.stamp_batch = c.stamp_batch;
     o.stamp_backlog = c.stamp_backlog;
     o.chunk_size = std::size_t{256} << 10;  // several chunks, doubling
+    o.pending_budget = std::size_t{1} << 20;  // far above what this run holds: no wait
     ssmem::allocator a(me, object_bytes, o);
     std::vector<void*> live;
     rng g{0x9e3779b97f4a7c15ull ^ c.free_set};
@@ -707,7 +708,7 @@ TEST_CASE("the statistics add up and nothing is dropped, at the default sizes an
       }
       // The other thread moves on once every three batches' worth of operations (a stamp is
       // due about every two: some probes find it has not moved, and the stamp is put off), and
-      // now and then goes offline for a while. Pending stays far below the bound (65,536).
+      // now and then goes offline for a while. Pending stays far below the bound (2^20 / 2).
       if (i % (3 * batch) == 0) other.safe_to_reclaim();
       if (g.below(8 * batch) == 0) other.offline();
       if (g.below(batch) == 0) other.online();

@@ -24,15 +24,14 @@
 namespace bench::peers {
 
 /// The counters every ssmem peer reports at the end of a run (throughput.csv's `counters`,
-/// summed over the workers' allocators): the stamps taken (heavy fences) and the yields of
-/// the back-pressure.
-/// Hook for issue 18's memory bound: when allocator_stats counts the bound's waits and
-/// overruns, one line each here puts them into every ssmem peer's rows, e.g.
-/// `c.emplace_back("bound_waits", s.bound_waits);`.
+/// summed over the workers' allocators): the stamps taken (heavy fences), the yields of the
+/// back-pressure, and the memory bound's waits, the milliseconds they lasted (summed over the
+/// threads) and the waits that gave up.
 inline void report_stats(const ssmem::allocator_stats& s, counters& c) {
   c.emplace_back("stamps", static_cast<long long>(s.stamps));
   c.emplace_back("yields", static_cast<long long>(s.yields));
   c.emplace_back("bound_waits", static_cast<long long>(s.bound_waits));
+  c.emplace_back("bound_wait_ms", static_cast<long long>(s.bound_wait_ns / 1'000'000u));
   c.emplace_back("bound_overruns", static_cast<long long>(s.bound_overruns));
   if (s.dropped != 0) c.emplace_back("dropped", static_cast<long long>(s.dropped));
 }

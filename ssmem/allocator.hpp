@@ -531,8 +531,7 @@ class basic_allocator {
   // `for_releases`) is stamped, the filling free set (full or not) is sealed and everything
   // waiting is stamped -- then probes until a collection gives what is awaited, moving the
   // owner on first when `may_bump` (the call is a point where the owner holds no reference:
-  // options::bump_on), pausing between rounds (offline, when `may_bump` and the owner is
-  // online: a waiting thread blocks no collection). Gives up after options::bound_wait_ns, or at
+  // options::bump_on), pausing between rounds. Gives up after options::bound_wait_ns, or at
   // once when only the owner itself holds the sets back and may not move; `report` says
   // whether giving up is an overrun of the bound (reported) or an out-of-memory path. False
   // when nothing became available.
@@ -548,8 +547,8 @@ class basic_allocator {
       if (!stamp_at_bound()) return false;
     }
     auto w = bound_.start_wait();
-    if (may_bump) self_.bump();
     for (;;) {
+      if (may_bump) self_.bump();
       probe();
       if (done()) break;
       const set* oldest = for_releases ? releases_.sets().pending_front() : frees_.pending_front();
@@ -569,16 +568,7 @@ class basic_allocator {
         }
         break;
       }
-      if (may_bump && self_.is_online()) {
-        // The owner holds no reference here (it may move on): it pauses offline, so that no
-        // other thread waits for it in turn (threads waiting at their bounds together hold
-        // none of each other back), and the way back online moves it on for the next probe.
-        self_.go_offline();
-        bound_.pause(w);
-        self_.go_online();
-      } else {
-        bound_.pause(w);
-      }
+      bound_.pause(w);
     }
     bound_.end_wait(w);
     return done();

@@ -73,8 +73,8 @@ struct scenario_config {
   bool unlink_last = false; ///< bound_race: the writer frees its private object before A
   bool holder_moves = false;    ///< bound_race holder: moves on after its frees, before it loads
                                 ///< A: its own sets no longer hold its wait back, which pauses
-  bool read_after_wait = false; ///< bound_race holder: waits at its bound first (moving on and
-                                ///< pausing as bump_on allows), then loads and reads A
+  bool read_after_wait = false; ///< bound_race holder: waits at its bound first (moving on as
+                                ///< bump_on allows), then loads and reads A
   bool nested = false;     ///< section_race: an inner section opens and closes before the read
   unsigned sections = 1;   ///< section_race: sections in a row, a load and read in each
   bool registration_only = false; ///< register_race: no slot, no collection: every thread only
@@ -852,20 +852,19 @@ class treiber_stack {
 ///   Reader (`holder` false): bump, load the slot, read its object (reader_ops times).
 ///   Writer: unlinks A and frees it, frees a private object: two sets wait unstamped, the
 ///     limit is reached. The next allocation waits: nothing is stamped, so it stamps both
-///     sets (heavy fence and snapshot), bumps itself (bump_on both) and probes, and before its
-///     second probe pauses offline and comes back online; if the reader moved on, both sets
-///     are collected and the allocation and the next one reuse them (A is written); else it
-///     gives up and carves.
+///     sets (heavy fence and snapshot), then, twice at most, bumps itself (bump_on both) and
+///     probes; if the reader moved on, both sets are collected and the allocation and the next
+///     one reuse them (A is written); else it gives up and carves.
 ///   `holder` true (bump_on none, stamp_batch 1): the reader frees two private objects (its
 ///     own entry holds them back: the limit), loads and reads A, allocates -- it may not move
 ///     itself inside the allocation, so its wait gives up at once -- and reads A again; the
 ///     writer unlinks A and frees it, bumps and frees private objects (probes that collect A's
 ///     set if the holder moved), then allocates A if it was collected. A bump inside the
 ///     holder's allocation would let A be reused while the holder still reads it.
-///     `holder_moves`: the holder moves on before it loads A, so its wait pauses, and must stay
-///     online meanwhile. `read_after_wait` (bump_on both): the holder allocates at its limit
-///     first (its wait pauses offline) and loads and reads A after it: the wait must have
-///     brought it back online.
+///     `holder_moves`: the holder moves on before it loads A, so that only the reclaimer holds
+///     its sets back: its wait does not give up at once but pauses and probes again, and must
+///     not move it meanwhile. `read_after_wait` (bump_on both): the holder allocates at its
+///     limit first (its wait moves it on, probes, pauses) and loads and reads A after it.
 template <class Policy, std::size_t N>
 class bound_race : public slot_race<Policy, N> {
   using base = slot_race<Policy, N>;
@@ -919,14 +918,14 @@ class bound_race : public slot_race<Policy, N> {
   // The holder (bump_on none): reaches its limit (its own entry holds its sets back: it never
   // moves), loads and reads A, allocates (at the limit: it waits as it may, and it may not
   // move on inside the allocation), and reads A again. With holder_moves it moves on before
-  // loading A, so that only the reclaimer holds its sets back: its wait pauses (online: it
-  // holds A). With read_after_wait (bump_on both) it allocates at its limit first -- the wait
-  // moves it on and pauses offline -- and loads and reads A after the allocation returned.
+  // loading A, so that only the reclaimer holds its sets back: its wait pauses and probes
+  // again without moving it (it holds A). With read_after_wait (bump_on both) it allocates at
+  // its limit first -- the wait moves it on -- and loads and reads A after the allocation.
   void hold_across_allocation(std::size_t t) {
     free_private_object(w_, t, 5);  // stamped
     free_private_object(w_, t, 6);  // the probe finds the first held back: the limit
     if (w_.cfg().read_after_wait) {
-      w_.make(t)->init(7);  // waits: comes back from its pause online
+      w_.make(t)->init(7);  // waits, moving itself on
       object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
       p->read_checked();
       return;

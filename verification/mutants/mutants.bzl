@@ -78,8 +78,6 @@ MUTANTS = {
     45: "section_inner_exit_goes_offline",
     46: "section_exit_relaxed",
     47: "section_entry_relaxed",
-    48: "bound_pause_offline_anyway",
-    49: "bound_pause_stays_offline",
 }
 
 def mutant_dir(n):

@@ -191,7 +191,7 @@ class basic_allocator {
   // deallocate() off its fast path: takes a set, or fills and seals it.
   [[gnu::noinline]] void deallocate_slow(void* obj) noexcept {
     set* s = frees_.filling();
-    if (s == nullptr && (s = frees_.start_filling(clock_.size())) == nullptr) s = start_filling_without_memory();
+    if (s == nullptr && (s = frees_.start_filling(clock_room())) == nullptr) s = start_filling_without_memory();
     ++stats_.freed;
     if (s == nullptr) {
       drop(obj, "ssmem_free");
@@ -262,7 +262,7 @@ class basic_allocator {
   void reuse_retired(void* obj) noexcept {
     set* cs = collected_.top();
     if (cs == nullptr || cs->full()) {
-      if ((cs = frees_.take_set(clock_.size())) != nullptr) {
+      if ((cs = frees_.take_set(clock_room())) != nullptr) {
         collected_.push(cs);
       } else {  // no memory for a set: the object joins the spare list (it is reusable)
         ++stats_.collected;
@@ -277,7 +277,7 @@ class basic_allocator {
 
  private:
   void push_retired(void* obj, retire_fn fn, void* context, const char* api, source_location loc) noexcept {
-    if (!releases_.ready(clock_.size()) && !make_room_for_release()) {
+    if (!releases_.ready(clock_room()) && !make_room_for_release()) {
       drop(obj, api);  // no memory for a release set, even after a collection
     } else if (releases_.push(obj, fn, context) && unstamped_objects() >= due_) {
       stamp_or_defer();
@@ -422,11 +422,33 @@ class basic_allocator {
       pending = bound_pending();
     }
     void* obj = carver_.carve(memory_bound<Policy>::allowance(pending, limit, frees_.capacity()));
+    if (obj != nullptr && !bookkeeping_taken_) take_bookkeeping();
     if (obj == nullptr && bound_.should_wait() &&
         wait_for_collection(bump_on_alloc_, nullptr, false, [&] { return has_reusable(); })) {
       obj = take_reusable();  // out of memory for a chunk: reuse what a collection freed
     }
     return obj;
+  }
+
+  // After the first carve, while memory is there (docs/design.md §11): the first free set, the
+  // first release set and room for the allocator's own clock, so that frees and releases made
+  // after memory has run out have a set to fill and a clock to stamp it with, and later ones
+  // recycle collected sets. Without memory now, they are taken later, as any other. (Not at
+  // construction: an allocator that never carves an object, e.g. one made and left by a thread
+  // that exits, or the C API's terminated one, holds no memory.)
+  void take_bookkeeping() noexcept {
+    bookkeeping_taken_ = true;
+    (void)clock_.reserve(clock_room());
+    if (frees_.filling() == nullptr) (void)frees_.start_filling(clock_room());
+    (void)releases_.ready(clock_room());
+  }
+
+  // The clock entries a new set reserves, so that stamping it needs no memory (set_pipeline's
+  // take_set): the slots of the latest clock, or before the first clock at least the owner's
+  // own slot and those below it -- sets made before the first stamp, as memory runs out,
+  // could otherwise never be stamped, and every later free would be kept out of reuse.
+  std::size_t clock_room() const noexcept {
+    return clock_.size() != 0 ? clock_.size() : self_.index() + 1;
   }
 
   // Objects freed and not yet reusable (filling, unstamped, stamped).
@@ -609,10 +631,10 @@ class basic_allocator {
   // recycled), after waiting for a collection if none was collected. False when still none.
   bool make_room_for_release() noexcept {
     releases_.give_back_collected();
-    if (releases_.ready(clock_.size())) return true;
+    if (releases_.ready(clock_room())) return true;
     wait_for_collection(bump_on_free_, nullptr, true, [&] { return releases_.has_collected(); });
     releases_.give_back_collected();
-    return releases_.ready(clock_.size());
+    return releases_.ready(clock_room());
   }
 
   // The last resort when memory for bookkeeping runs out: the object is kept out of reuse
@@ -656,6 +678,7 @@ class basic_allocator {
   // stamp one more free set's worth.
   std::size_t due_ = 0;
   bool zero_memory_;
+  bool bookkeeping_taken_ = false;  // take_bookkeeping() ran
   // Decoded from options::bump_on once: the fast path tests one flag.
   bool bump_on_alloc_;
   bool bump_on_free_;

@@ -716,10 +716,14 @@ static_assert(std::is_same_v<ssmem_deleter_t, ssmem::retire_fn>);
   if constexpr (checked) {
     if (fn != nullptr && obj != nullptr) {
       auto* box = static_cast<boxed_deleter*>(std::malloc(sizeof(boxed_deleter)));
-      if (box == nullptr) fatal("ssmem_retire", "checked build: out of memory for a deleter's box");
-      *box = boxed_deleter{fn, context};
-      fn = run_boxed_deleter;
-      context = box;
+      // No memory for the box: the deleter is retired as it is, not boxed (out of memory
+      // aborts nothing, docs/design.md §11); an ssmem call from inside that deleter is then
+      // checked as any call made inside another.
+      if (box != nullptr) {
+        *box = boxed_deleter{fn, context};
+        fn = run_boxed_deleter;
+        context = box;
+      }
     }
   }
   c->impl.retire(obj, fn, context);

@@ -453,11 +453,15 @@ class allocator {
       if (fn != nullptr && p != nullptr) {
         // The checked build marks the deleter as user code that may call ssmem (on other
         // allocators), through a box that holds the function and its context.
+        // Without memory for the box the deleter is retired unboxed (out of memory aborts
+        // nothing, docs/design.md §11): an ssmem call from inside it is then checked as any
+        // call made inside another.
         auto* box = static_cast<boxed_deleter*>(std::malloc(sizeof(boxed_deleter)));
-        if (box == nullptr) detail::fatal("ssmem::allocator::retire", "checked build: out of memory for a deleter's box");
-        *box = boxed_deleter{fn, context};
-        fn = &run_boxed_deleter;
-        context = box;
+        if (box != nullptr) {
+          *box = boxed_deleter{fn, context};
+          fn = &run_boxed_deleter;
+          context = box;
+        }
       }
     }
     impl_.retire(p, fn, context);

@@ -46,18 +46,19 @@ static void test_alloc_free_reuse(void) {
   ssmem_allocator_t allocs[2]; /* arrays of allocators, as ASCYLIB uses them */
   ssmem_alloc_init_fs_size(&allocs[0], SSMEM_DEFAULT_MEM_SIZE, 2, 0);
   ssmem_alloc_init(&allocs[1], 1 << 20, 0);
-  void* objs[40]; /* free sets of 2, stamps every 8 sets (SSMEM_STAMP_BATCH): 40 frees stamp twice */
-  for (int i = 0; i < 40; i++) {
+  enum { n = 2 * 2 * SSMEM_STAMP_BATCH + 8 };
+  void* objs[n]; /* free sets of 2, stamps every SSMEM_STAMP_BATCH sets: n frees stamp twice */
+  for (int i = 0; i < n; i++) {
     objs[i] = ssmem_alloc(&allocs[0], 24);
     CHECK(objs[i] != NULL);
     memset(objs[i], i, 24);
   }
   /* single thread, bump on both: each stamp is newer than the previous one */
-  for (int i = 0; i < 40; i++) ssmem_free(&allocs[0], objs[i]);
+  for (int i = 0; i < n; i++) ssmem_free(&allocs[0], objs[i]);
   ssmem_free(&allocs[0], NULL);
   void* again = ssmem_alloc(&allocs[0], 24);
   int reused = 0;
-  for (int i = 0; i < 40; i++) reused |= again == objs[i];
+  for (int i = 0; i < n; i++) reused |= again == objs[i];
   CHECK(reused);
   void* other = ssmem_alloc(&allocs[1], 100);
   CHECK(other != NULL);

@@ -52,7 +52,7 @@ struct options {
   /// objects together; then one heavy fence and one snapshot stamp them all (docs/design.md
   /// §3, "Stamping in batches"). 0: every full set is stamped at once, as in the original
   /// [SSMEM_STAMP_BATCH].
-  std::size_t stamp_batch = 8;
+  std::size_t stamp_batch = 16;
   /// When full sets wait unstamped for stamp_backlog batches (of max(stamp_batch, 1) free
   /// sets' worth) or more because an online thread holds the oldest stamped sets back, each
   /// further free set's worth of full sets yields the processor once (Policy::yield), so that a

@@ -66,7 +66,7 @@ extern "C" {
 /** full sets wait until they hold this many free sets' worth of objects; then one heavy
    fence and one snapshot stamp them all (extension; 0: every full set at once, as the
    original) */
-#define SSMEM_STAMP_BATCH 8
+#define SSMEM_STAMP_BATCH 16
 /** while another online thread holds collection back and this many batches wait unstamped,
    each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4

@@ -137,17 +137,17 @@ TEST_CASE("free and release sets of one batch share its stamp, and its collectio
   CHECK(a.stats().stamps == 2);
 }
 
-TEST_CASE("by default a stamp covers 8 free sets' worth of objects") {
+TEST_CASE("by default a stamp covers 16 free sets' worth of objects") {
   fixture f;
   ssmem::options o;
-  CHECK(o.stamp_batch == 8);
+  CHECK(o.stamp_batch == 16);
   o.chunk_size = 1 << 20;
   allocator a(f.d, *f.me, 16, o);
   std::vector<void*> objs;
   for (int i = 0; i < 3 * 4096; ++i) objs.push_back(a.allocate());
   std::size_t freed = 0;
   while (a.stats().stamps == 0) a.deallocate(objs[freed++]);
-  CHECK(freed == 8 * o.free_set_size);  // the eighth full set brings the first stamp
+  CHECK(freed == 16 * o.free_set_size);  // the sixteenth full set brings the first stamp
 }
 
 TEST_CASE("an offline thread does not block collection") {

@@ -67,7 +67,7 @@ struct option_set {
   std::size_t batch() const { return (stamp_batch != 0 ? stamp_batch : 1) * free_set; }
 };
 
-const option_set option_sets[] = {{507, 64, 8}, {5, 3, 1}, {5, 1, 0}, {507, 3, 0}};
+const option_set option_sets[] = {{507, 64, 16}, {5, 3, 1}, {5, 1, 0}, {507, 3, 0}};
 
 }  // namespace
 

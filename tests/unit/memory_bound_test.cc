@@ -155,8 +155,8 @@ struct bound_case {
 // a wait's own stamp) and from the budget (above a batch: stamps come first); large sets; small
 // sets stamped one by one (stamp_batch 0).
 const bound_case bound_cases[] = {
-    {"defaults (507/64/8/4), budget 1,024 objects: the limit is two free sets", 507, 64, 8, 1024},
-    {"defaults (507/64/8/4), budget 16,384 objects: the limit is the budget's share", 507, 64, 8, 16384},
+    {"defaults (507/64/16/4), budget 1,024 objects: the limit is two free sets", 507, 64, 16, 1024},
+    {"defaults (507/64/16/4), budget 16,384 objects: the limit is the budget's share", 507, 64, 16, 16384},
     {"large sets (2048/256/8/4), budget 65,536 objects", 2048, 256, 8, 65536},
     {"small sets (5/3/0/4), budget 32 objects", 5, 3, 0, 32},
 };
@@ -345,7 +345,7 @@ TEST_CASE("a C thread registered with an id holds collection back: on_stall name
   {
     ssmem::thread_scope owner;  // the default domain, where the C API registered the blocker
     stall_log log;
-    const bound_case c{"defaults, budget 1,024 objects", 507, 64, 8, 1024};
+    const bound_case c{"defaults, budget 1,024 objects", 507, 64, 16, 1024};
     // Phase A pays one whole wait; in phase B every wait needs the blocker scheduled within
     // it, on a shared machine: 500 ms rather than the default 100 ms (see the 16-thread test).
     const std::uint64_t wait_ns = 500 * ms;
@@ -483,7 +483,7 @@ TEST_CASE("16 threads on 2 cores, each allocating and freeing: every allocator s
 
 // Before an allocator's first stamp or probe its clock is empty and the number of threads
 // sharing the budget unknown: the floor (two free sets) holds until then, so that threads
-// starting at once do not each carve a whole batch (4,056 objects) first -- 64 threads at a
+// starting at once do not each carve a whole batch (4,056 objects then, 8,112 now) first -- 64 threads at a
 // budget of 65,536 objects carved 259,584 objects in all against the formula's 98,048 before
 // (threads_within_formula(64, 10'000, ...)). Shown here on one OS thread: 63 other records
 // online, the allocator's first allocations.
@@ -636,7 +636,7 @@ TEST_CASE("the statistics add up and nothing is dropped, at the default sizes an
     std::size_t free_set, release_set, stamp_batch, stamp_backlog;
   };
   const stats_case cases[] = {
-      {"defaults (507/64/8/4)", 507, 64, 8, 4},
+      {"defaults (507/64/16/4)", 507, 64, 16, 4},
       {"large sets (2048/256/8/4)", 2048, 256, 8, 4},
   };
   for (const stats_case& c : cases) {

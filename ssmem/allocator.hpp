@@ -279,8 +279,18 @@ class basic_allocator {
   void push_retired(void* obj, retire_fn fn, void* context, const char* api, source_location loc) noexcept {
     if (!releases_.ready(clock_room()) && !make_room_for_release()) {
       drop(obj, api);  // no memory for a release set, even after a collection
-    } else if (releases_.push(obj, fn, context) && unstamped_objects() >= due_) {
-      stamp_or_defer();
+    } else if (releases_.push(obj, fn, context)) {
+      if (unstamped_objects() >= due_) stamp_or_defer();
+      // The bound at a release that fills a set, as at a free: a program that only releases
+      // or retires carves nothing, so the check at the carve never runs for it. The wait gives
+      // back what it collects at once (the gradual give-back would keep some counted).
+      if (clock_.size() != 0 && bound_.should_wait() &&
+          bound_pending() >= saturating_add(pending_limit(), frees_.capacity())) {
+        wait_for_collection(bump_on_free_, api, true, [&] {
+          releases_.give_back_collected();
+          return bound_pending() < saturating_add(pending_limit(), frees_.capacity());
+        });
+      }
     }
     // One collected entry goes back per release: the caller's next malloc finds warm memory
     // where a burst of thousands of cold frees would leave it a cold free list.
@@ -545,7 +555,7 @@ class basic_allocator {
   // reusable, release sets go to the release queue's give-back.
   void collect(const vector_clock<Policy>& newest) noexcept {
     while (set* s = frees_.pop_collectable(newest)) make_reusable(s);
-    releases_.collect(newest);
+    if (releases_.collect(newest)) bound_.collected();  // an overrun ends here too
   }
 
   // The wait at the memory bound, and when memory runs out (docs/design.md §3): makes sure

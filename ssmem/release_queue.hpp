@@ -94,8 +94,9 @@ class release_queue {
   /// A collection with clock `newest`: what an earlier collection left goes back now; the
   /// newly collected entries are given back one per release (give_back_one), as many as the
   /// releases made since the last stamp (the rate to expect until the next collection); the
-  /// rest at once, so that an allocator that rarely releases holds nothing back.
-  void collect(const vector_clock<Policy>& newest) noexcept {
+  /// rest at once, so that an allocator that rarely releases holds nothing back. True when a
+  /// set was collected.
+  bool collect(const vector_clock<Policy>& newest) noexcept {
     while (!collected_.empty()) give_back(collected_.pop());
     std::size_t collected = 0;
     set_stack<Policy> newest_first;
@@ -105,7 +106,9 @@ class release_queue {
     }
     while (!newest_first.empty()) collected_.push(newest_first.pop());  // oldest on top
     const std::size_t releasing = (sets_.unstamped_slots() + sets_.filling_slots()) / slots_per_entry;
+    const bool any = collected != 0;
     for (; collected > releasing; --collected) give_back_one();
+    return any;
   }
 
   /// The oldest collected set gives back one entry; emptied, it is recycled. The entry

@@ -292,6 +292,99 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
   }
 }
 
+namespace {
+int release_deleter_calls = 0;
+void count_release_deleter(void* obj, void*) noexcept {
+  ++release_deleter_calls;
+  std::free(obj);
+}
+}  // namespace
+
+TEST_CASE("a program that only releases and retires: the bound holds at its releases, one overrun names the holder") {
+  // Nothing is carved here, so the check at the carve never runs: the release that fills a
+  // set checks, as a free does (before the fix 380,000 entries waited in W4 at 4 threads).
+  for (const bound_case& c : bound_cases) {
+    INFO(std::string(c.name));
+    ssmem::domain d;
+    ssmem::thread_scope owner(d);
+    ssmem::thread_scope blocker(d, ssmem::separate_record);
+    blocker.get_record().set_label(78);
+    const long long blocker_slot = static_cast<long long>(blocker.get_record().index());
+    stall_log log;
+    const std::uint64_t wait_ns = 2 * ms;
+    release_deleter_calls = 0;
+    std::uint64_t retired = 0;
+    {
+      ssmem::allocator a(owner, object_bytes, c.options(&log, wait_ns));
+      const std::size_t limit2 = expected_limit(c.budget, 2, c.free_set);
+      auto release_one = [&](std::size_t i) {
+        if (i % 2 == 0) {
+          a.release(std::malloc(24));
+        } else {
+          a.retire(std::malloc(40), count_release_deleter, nullptr);
+          ++retired;
+        }
+      };
+      // Phase A: the blocker never moves. Entries wait; once a clock exists they stay within
+      // limit + f, plus the release set being filled (the check's grain), until the one wait
+      // gives up.
+      long long worst_excess = LLONG_MIN;
+      bool overran = false;
+      std::size_t after_overrun = 0;
+      const std::size_t max = 4 * (limit2 + c.due() + c.release_set + c.free_set);
+      stderr_capture capture;
+      for (std::size_t i = 0; i < max && after_overrun < 2 * c.release_set; ++i) {
+        release_one(i);
+        const ssmem::allocator_stats s = a.stats();
+        if (s.bound_overruns != 0) {
+          overran = true;
+          ++after_overrun;
+        } else if (s.stamps != 0) {
+          worst_excess = std::max(worst_excess, static_cast<long long>(s.release_pending) -
+                                                    static_cast<long long>(s.pending_limit + c.free_set + c.release_set));
+        }
+      }
+      const std::string err = capture.finish();
+      const ssmem::allocator_stats sa = a.stats();
+      REQUIRE(overran);
+      CHECK(worst_excess <= 0);
+      CHECK(sa.bound_waits == 1);
+      CHECK(sa.bound_overruns == 1);
+      CHECK(sa.returned == 0);
+      CHECK(sa.blocking_slot == blocker_slot);
+      CHECK(sa.blocking_label == 78);
+      REQUIRE(log.reports.size() == 1);
+      CHECK(log.reports[0].blocking_slot == blocker_slot);
+      CHECK(log.reports[0].limit == limit2);
+      CHECK(log.reports[0].pending >= limit2);
+      INFO("stderr: " << err);
+      if constexpr (checked) {
+        CHECK(lines_with(err, "at the memory bound").size() == 1);
+      }
+
+      // Phase B: the blocker goes offline. Releases go on; the waiting entries are collected
+      // and given back, and stay within limit + f (plus the set being filled) from then on.
+      blocker.offline();
+      long long worst_b = LLONG_MIN;
+      for (std::size_t i = 0; i < 2 * (limit2 + c.due() + c.free_set); ++i) {
+        release_one(i);
+        const ssmem::allocator_stats s = a.stats();
+        if (i >= limit2 + c.due() + c.free_set) {
+          worst_b = std::max(worst_b, static_cast<long long>(s.release_pending) -
+                                          static_cast<long long>(s.pending_limit + c.free_set + c.release_set));
+        }
+      }
+      const ssmem::allocator_stats sb = a.stats();
+      CHECK(sb.returned > 0);
+      CHECK(worst_b <= 0);
+      CHECK(sb.bound_overruns == 1);
+      CHECK(sb.dropped == 0);
+    }
+    // Teardown gives back the rest: every retired object met its deleter once.
+    CHECK(static_cast<std::uint64_t>(release_deleter_calls) == retired);
+  }
+}
+
 TEST_CASE("a C thread registered with an id holds collection back: on_stall names its slot and id; once it bumps, waits succeed") {
   std::mutex m;
   std::condition_variable cv;

@@ -77,10 +77,9 @@ class release_queue {
   std::uint64_t returned() const noexcept { return returned_; }
   /// Entries not given back yet (filling, unstamped, pending, collected).
   std::size_t waiting_entries() const noexcept {
-    std::size_t collected_slots = 0;
-    for (const set* c = collected_.top(); c != nullptr; c = c->next()) collected_slots += c->count();
-    return (sets_.filling_slots() + sets_.unstamped_slots() + sets_.pending_slots() + collected_slots) /
-           slots_per_entry;
+    // Every entry pushed is counted in released_ and, once given back, in returned_: no walk
+    // over the collected sets (the memory bound asks at every release set that fills).
+    return static_cast<std::size_t>(released_ - returned_);
   }
 
   /// A stamp: the release set that is not full yet goes with it too (released memory never

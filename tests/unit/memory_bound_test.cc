@@ -201,15 +201,24 @@ pair_run run_pairs(ssmem::allocator& a, std::size_t free_set, std::uint64_t max,
 
 }  // namespace
 
+// An owner and, on the same OS thread, a second record that is online and never moves on
+// (until `blocker.offline()`): a thread that holds collection back, labelled for the reports.
+struct held_back {
+  ssmem::domain d;
+  ssmem::thread_scope owner{d};
+  ssmem::thread_scope blocker{d, ssmem::separate_record};
+  long long blocker_slot;
+  explicit held_back(long long label) : blocker_slot(static_cast<long long>(blocker.get_record().index())) {
+    blocker.get_record().set_label(label);
+  }
+};
+
 TEST_CASE("an online thread that never moves: one wait, one overrun naming it, and the bound holds until then") {
   for (const bound_case& c : bound_cases) {
     INFO(std::string(c.name));
-    ssmem::domain d;
-    ssmem::thread_scope owner(d);
-    // A second record on this thread: a thread that is online and never moves on.
-    ssmem::thread_scope blocker(d, ssmem::separate_record);
-    blocker.get_record().set_label(77);
-    const long long blocker_slot = static_cast<long long>(blocker.get_record().index());
+    held_back w(77);
+    ssmem::thread_scope &owner = w.owner, &blocker = w.blocker;
+    const long long blocker_slot = w.blocker_slot;
     stall_log log;
     const std::uint64_t wait_ns = 2 * ms;
     ssmem::allocator a(owner, object_bytes, c.options(&log, wait_ns));
@@ -305,11 +314,9 @@ TEST_CASE("a program that only releases and retires: the bound holds at its rele
   // set checks, as a free does (before the fix 380,000 entries waited in W4 at 4 threads).
   for (const bound_case& c : bound_cases) {
     INFO(std::string(c.name));
-    ssmem::domain d;
-    ssmem::thread_scope owner(d);
-    ssmem::thread_scope blocker(d, ssmem::separate_record);
-    blocker.get_record().set_label(78);
-    const long long blocker_slot = static_cast<long long>(blocker.get_record().index());
+    held_back w(78);
+    ssmem::thread_scope &owner = w.owner, &blocker = w.blocker;
+    const long long blocker_slot = w.blocker_slot;
     stall_log log;
     const std::uint64_t wait_ns = 2 * ms;
     release_deleter_calls = 0;

@@ -431,7 +431,10 @@ class basic_allocator {
       }
       pending = bound_pending();
     }
-    void* obj = carver_.carve(memory_bound<Policy>::allowance(pending, limit, frees_.capacity()));
+    // During an overrun the owner carves without waiting: a free set's worth per check, as
+    // below the limit (not one object per check, which would take every allocation here).
+    void* obj = carver_.carve(bound_.should_wait() ? memory_bound<Policy>::allowance(pending, limit, frees_.capacity())
+                                                   : frees_.capacity());
     if (obj != nullptr && !bookkeeping_taken_) take_bookkeeping();
     if (obj == nullptr && bound_.should_wait() &&
         wait_for_collection(bump_on_alloc_, nullptr, false, [&] { return has_reusable(); })) {
@@ -459,6 +462,12 @@ class basic_allocator {
   // could otherwise never be stamped, and every later free would be kept out of reuse.
   std::size_t clock_room() const noexcept {
     return clock_.size() != 0 ? clock_.size() : self_.index() + 1;
+  }
+
+  // A collection ends an overrun (if one lasts); what the overrun granted and the fast path
+  // has not carved yet is taken back, so that the bound is checked at the next carve.
+  void end_overrun() noexcept {
+    if (bound_.collected()) carver_.stop();
   }
 
   // Objects freed and not yet reusable (filling, unstamped, stamped).
@@ -555,7 +564,7 @@ class basic_allocator {
   // reusable, release sets go to the release queue's give-back.
   void collect(const vector_clock<Policy>& newest) noexcept {
     while (set* s = frees_.pop_collectable(newest)) make_reusable(s);
-    if (releases_.collect(newest)) bound_.collected();  // an overrun ends here too
+    if (releases_.collect(newest)) end_overrun();  // an overrun ends here too
   }
 
   // The wait at the memory bound, and when memory runs out (docs/design.md §3): makes sure
@@ -665,7 +674,7 @@ class basic_allocator {
       for (std::size_t i = 0; i < s->count(); ++i) Policy::poison(s->at(i), object_size());
     }
     collected_.push(s);
-    bound_.collected();
+    end_overrun();
   }
   static constexpr bool has_yield = requires { Policy::yield(); };
   static constexpr bool has_poison = requires(const void* p, std::size_t n) {

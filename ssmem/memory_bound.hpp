@@ -63,8 +63,12 @@ class memory_bound {
   /// that holds collection back did not move within bound_wait_ns; until the next
   /// collection, waiting again would only slow the owner down).
   bool should_wait() const noexcept { return !overrun_; }
-  /// A collection made objects reusable: the overrun (if any) is over.
-  void collected() noexcept { overrun_ = false; }
+  /// A collection made objects reusable: the overrun (if any) is over. True when one was.
+  bool collected() noexcept {
+    const bool was = overrun_;
+    overrun_ = false;
+    return was;
+  }
 
   /// The clock of a wait: its start, and how many rounds it has made.
   struct wait_clock {

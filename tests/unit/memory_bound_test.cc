@@ -265,7 +265,8 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     // Phase B: the blocker goes offline. The next collection ends the overrun; from then on
     // the allocator reuses what it carved and carves nothing more (more objects than the limit
     // are in use: whenever none is reusable, pending is at the limit and the wait succeeds).
-    // During the overrun each carve was granted one object: none is left to carve unchecked.
+    // The collection that ends the overrun takes back what the overrun granted and was not
+    // carved yet (the carver stops): none is left to carve unchecked.
     // (Three objects stay allocated: with the pairs alone, the sets that the wait sealed and
     // the carves granted afterwards stay in step, and a larger grant would end just as a set
     // fills.)

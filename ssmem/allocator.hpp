@@ -204,10 +204,8 @@ class basic_allocator {
         // nodes, freed here) can make the pending ones pass the limit without any carving.
         // (Not before the first clock: its floor is for carving, not for a program that frees
         // what it carved before its first stamp.)
-        if (clock_.size() != 0 && bound_.should_wait() &&
-            bound_pending() >= saturating_add(pending_limit(), frees_.capacity())) {
-          wait_for_collection(bump_on_free_, "ssmem_free", false,
-                              [&] { return bound_pending() < saturating_add(pending_limit(), frees_.capacity()); });
+        if (at_free_mark()) {
+          wait_for_collection(bump_on_free_, "ssmem_free", false, [&] { return bound_pending() < free_mark(); });
         }
       }
     }
@@ -284,11 +282,10 @@ class basic_allocator {
       // The bound at a release that fills a set, as at a free: a program that only releases
       // or retires carves nothing, so the check at the carve never runs for it. The wait gives
       // back what it collects at once (the gradual give-back would keep some counted).
-      if (clock_.size() != 0 && bound_.should_wait() &&
-          bound_pending() >= saturating_add(pending_limit(), frees_.capacity())) {
+      if (at_free_mark()) {
         wait_for_collection(bump_on_free_, api, true, [&] {
           releases_.give_back_collected();
-          return bound_pending() < saturating_add(pending_limit(), frees_.capacity());
+          return bound_pending() < free_mark();
         });
       }
     }
@@ -468,6 +465,16 @@ class basic_allocator {
   // has not carved yet is taken back, so that the bound is checked at the next carve.
   void end_overrun() noexcept {
     if (bound_.collected()) carver_.stop();
+  }
+
+  // The mark of the bound at a free or a release that fills a set: the limit plus the grain
+  // of the check (a free set's worth).
+  std::size_t free_mark() const noexcept { return saturating_add(pending_limit(), frees_.capacity()); }
+  // Whether a free or release that filled a set waits: what the bound counts is at the mark,
+  // no overrun lasts, and the allocator has a clock (before it, the floor is for carving, not
+  // for a program that frees what it carved before its first stamp).
+  bool at_free_mark() const noexcept {
+    return clock_.size() != 0 && bound_.should_wait() && bound_pending() >= free_mark();
   }
 
   // Objects freed and not yet reusable (filling, unstamped, stamped).

@@ -38,7 +38,7 @@ grep -q '^swap,6,ck-epoch,2,' "$csv" || fail "no over-subscribed W2 row (swap at
 # Every peer's W5 row counts the stalling thread's sleeps; ssmem reports its allocators' counters.
 n=$(grep -c '^stall-' "$csv")
 [ "$(grep '^stall-' "$csv" | grep -c ' stalls=[1-9]')" -eq "$n" ] || fail "a W5 row without stalls: $(grep '^stall-' "$csv" | grep -v ' stalls=[1-9]' | head -1)"
-grep '^swap,1,ssmem,' "$csv" | grep -q ',bound_overruns=[0-9]* bound_wait_ms=[0-9]* bound_waits=[0-9]* stamps=[0-9]* yields=[0-9]*$' || fail "no ssmem counters in the swap row"
+grep '^swap,1,ssmem,' "$csv" | grep -q ',bound_overruns=[0-9]* bound_wait_ms=[0-9]* bound_waits=[0-9]* shared_stamps=[0-9]* stamps=[0-9]* yields=[0-9]*$' || fail "no ssmem counters in the swap row"
 for w in pair-8 swap; do  # the C API peer, with its ratio to ssmem (C++ API)
   grep -q "^$w,2,ssmem-c,2,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]" "$csv" || fail "no ssmem-c row for $w at 2 threads"
 done

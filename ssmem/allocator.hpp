@@ -62,7 +62,7 @@ class basic_allocator {
       : carver_(object_size == 0 ? 0 : normalize_object_size(object_size, 8), o),
         domain_(d), self_(self), bound_(o), frees_(set_size(o.free_set_size)),
         releases_(set_size(o.release_set_size)), stamp_batch_(o.stamp_batch),
-        stamp_backlog_(o.stamp_backlog), zero_memory_(o.zero_memory) {
+        stamp_backlog_(o.stamp_backlog), stamp_share_(o.stamp_share), zero_memory_(o.zero_memory) {
     const ts_policy bump = static_cast<int>(o.bump_on) < 0 || static_cast<int>(o.bump_on) > 3
                                ? ts_policy::both : o.bump_on;
     bump_on_alloc_ = bump == ts_policy::on_alloc || bump == ts_policy::both;
@@ -305,6 +305,7 @@ class basic_allocator {
     s.freed = stats_.freed;
     s.collected = stats_.collected;
     s.stamps = stats_.stamps;
+    s.shared_stamps = stats_.shared_stamps;
     s.probes = stats_.probes;
     s.deferred = stats_.deferred;
     s.yields = stats_.yields;
@@ -540,14 +541,48 @@ class basic_allocator {
 
   // A stamp: one heavy fence and one snapshot ([S5] inside domain::snapshot), whose clock
   // every waiting set gets, free and release alike (I4; a stamp also takes the release set
-  // that is not full yet). False when memory for the clock ran out (nothing stamped).
+  // that is not full yet). With options::stamp_share, the stamp takes a ticket first and
+  // publishes its clock for the domain's other threads (domain::shared_snapshot). False when
+  // memory for the clock ran out (nothing stamped).
   bool stamp() noexcept {
-    if (!domain_.snapshot(clock_, source_location::current())) return false;
+    if (!(stamp_share_ != 0 ? domain_.shared_snapshot(clock_, source_location::current())
+                            : domain_.snapshot(clock_, source_location::current()))) {
+      return false;
+    }
     ++stats_.stamps;
-    const std::uint64_t seq = stats_.stamps + stats_.deferred;
+    stamp_waiting_sets();
+    return true;
+  }
+
+  // Every waiting set, free and release, gets clock_ (a stamp's or a borrowed one).
+  void stamp_waiting_sets() noexcept {
+    const std::uint64_t seq = stats_.stamps + stats_.shared_stamps + stats_.deferred;
     frees_.stamp(clock_, seq);  // out of memory for a set's copy: it waits for the next stamp
     releases_.stamp(clock_, seq);
-    return true;
+  }
+
+  // The stamp of a wait at the bound (nothing of the kind awaited is stamped), shared with the
+  // domain's other waiters (options::stamp_share, docs/design.md §3): a ticket; if enough
+  // requests wait (max(1, slots / stamp_share), ours included), our own stamp now, whose fence
+  // serves them all; else the wait's first pause, then the clock another thread's stamp
+  // published meanwhile if that stamp's ticket is later than ours (its heavy fence follows our
+  // unlinks and frees: a valid stamp of our sets), else our own stamp after all. Nothing is
+  // freed or released in between (a wait calls no user code but deleters, which may not call
+  // this allocator); if something was, the sets are stamped by our own stamp instead.
+  bool stamp_for_wait(typename memory_bound<Policy>::wait_clock& w) noexcept {
+    if (stamp_share_ == 0) return stamp_at_bound();
+    const std::uint64_t ticket = domain_.request_stamp();
+    const std::size_t gather = clock_room() / stamp_share_;
+    if (domain_.requests_waiting(ticket) >= (gather != 0 ? gather : 1)) return stamp_at_bound();
+    const std::uint64_t freed = stats_.freed + releases_.released();
+    bound_.pause(w);
+    if (stats_.freed + releases_.released() == freed && domain_.borrow_stamp(clock_, ticket)) {
+      ++stats_.shared_stamps;
+      stamp_waiting_sets();
+      due_ = saturating_mul(stamp_batch_, frees_.capacity());
+      return true;
+    }
+    return stamp_at_bound();
   }
 
   // A stamp the memory bound takes, not the batch rule: the first clock at the floor, and a
@@ -589,12 +624,16 @@ class basic_allocator {
     // free set (full or not) is sealed and everything waiting is stamped. (Stamping what waits
     // behind a generation still held back would collect more per wait, at the cost of a heavy
     // fence per wait: measured slower with 64 threads on 2 cores, docs/benchmarks.md.)
-    if (for_releases ? !releases_.has_pending() : !frees_.has_pending()) {
+    const bool needs_stamp = for_releases ? !releases_.has_pending() : !frees_.has_pending();
+    if (needs_stamp) {
       if (frees_.filling() != nullptr && !frees_.filling()->empty()) frees_.seal_filling();
       if (!frees_.has_unstamped() && !releases_.has_unstamped()) return false;  // nothing freed
-      if (!stamp_at_bound()) return false;
     }
     auto w = bound_.start_wait();
+    if (needs_stamp && !stamp_for_wait(w)) {  // no memory for the clock
+      bound_.end_wait(w);
+      return false;
+    }
     for (;;) {
       if (may_bump) self_.bump();
       probe();
@@ -700,6 +739,7 @@ class basic_allocator {
   vector_clock<Policy> clock_;  // the latest probe or stamp; a stamp is copied into each set
   std::size_t stamp_batch_;
   std::size_t stamp_backlog_;
+  std::size_t stamp_share_;
   // Unstamped objects at which stamp_or_defer() runs next: a batch, or after a put-off
   // stamp one more free set's worth.
   std::size_t due_ = 0;
@@ -711,7 +751,7 @@ class basic_allocator {
   // The counters this part keeps (the parts keep theirs; stats() puts them together).
   struct counters {
     std::uint64_t allocated = 0, reused = 0, freed = 0, collected = 0;
-    std::uint64_t stamps = 0, probes = 0, deferred = 0, yields = 0, dropped = 0;
+    std::uint64_t stamps = 0, shared_stamps = 0, probes = 0, deferred = 0, yields = 0, dropped = 0;
   } stats_;
 };
 

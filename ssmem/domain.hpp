@@ -113,6 +113,89 @@ class basic_domain {
     return true;
   }
 
+  // --- Shared stamps (docs/design.md §3, "Shared stamps") ---------------------------------
+  // A stamp's clock is valid for any set whose objects were unlinked before its heavy fence,
+  // whoever freed them. A thread that needs a stamp can therefore take a *ticket* (a release
+  // RMW after its unlinks and frees) and use the clock of another thread's stamp whose own
+  // ticket is later: that stamp read the ticket counter before its heavy fence, so the
+  // requester's unlinks happen before the fence. The latest such clock is published in the
+  // records (shared_entry_) under a sequence number (even: stable, odd: being written).
+
+  /// A stamp request: a ticket. Everything the caller did before it (its unlinks and frees)
+  /// happens before the heavy fence of every stamp whose ticket is later (shared_snapshot).
+  std::uint64_t request_stamp(source_location loc = source_location::current()) noexcept {
+    // [S12] acq_rel, pairs with [S12] of every later ticket (each change of the counter is this
+    // RMW, so a later one reads from our release sequence): the release half puts the caller's
+    // unlinks before a later stamp's heavy fence; the acquire half, in shared_snapshot, puts
+    // every earlier requester's unlinks before ours (breaks I1 for borrowed stamps without it).
+    return tickets_.fetch_add(1, std::memory_order_acq_rel, loc);
+  }
+
+  /// Tickets taken since the published stamp's cover, up to and including `ticket`: how many
+  /// requests (as far as the caller can tell) a stamp now would serve. A hint for when to
+  /// fence (relaxed: it orders nothing).
+  std::uint64_t requests_waiting(std::uint64_t ticket) const noexcept {
+    // relaxed: a hint, orders nothing (a stale cover only makes a stamp come sooner or later).
+    const std::uint64_t cover = shared_cover_.load(std::memory_order_relaxed);
+    return ticket >= cover ? ticket - cover + 1 : 0;
+  }
+
+  /// A stamp that serves other threads too: a ticket [S12], then snapshot() (the heavy fence
+  /// [S5] and every version), then the clock published as the domain's shared stamp, covering
+  /// every ticket taken before its own (unless another thread is publishing at the moment, or
+  /// a stamp that covers more is published already). False as snapshot().
+  bool shared_snapshot(vector_clock<Policy>& out, source_location loc = source_location::current()) noexcept {
+    const std::uint64_t ticket = request_stamp(loc);  // [S12]: earlier requests before our [S5]
+    if (!snapshot(out, loc)) return false;
+    publish_stamp(out, ticket + 1, loc);
+    return true;
+  }
+
+  /// Copies the shared stamp into `out` if it covers `ticket` (a request_stamp() of the
+  /// caller): a clock read after a heavy fence that follows everything the caller did before
+  /// the ticket, so it may stamp the caller's sets freed before it (I3, as its own stamp would).
+  /// False when none covers it yet, when a publication is under way, or when memory for the
+  /// clock runs out; `out` is then not a clock (unstamped).
+  bool borrow_stamp(vector_clock<Policy>& out, std::uint64_t ticket,
+                    source_location loc = source_location::current()) noexcept {
+    // [S17] acquire, pairs with [S15] in publish_stamp: the entries, cover and size of that
+    // publication are visible to the loads below (a torn or older clock without it).
+    const std::uint64_t seq = shared_seq_.load(std::memory_order_acquire, loc);
+    if ((seq & 1u) != 0) return false;
+    // relaxed: read under the sequence, validated by the acquire fence and the second load.
+    if (shared_cover_.load(std::memory_order_relaxed, loc) <= ticket) return false;
+    const std::size_t n = shared_size_.load(std::memory_order_relaxed, loc);  // relaxed: as cover
+    if (!out.resize(n)) return false;
+    out.mark_stamped(false);
+    std::size_t entries = 0;
+    // [S11] acquire, pairs with [S7]: every record reached is initialised.
+    for (record* r = head_.load(std::memory_order_acquire, loc); r != nullptr; r = r->next_.load(loc)) {
+      const std::size_t i = r->index_.load(loc);
+      if (i >= n) continue;  // registered after that stamp: not in its clock
+      // relaxed: validated by the acquire fence and the second sequence load.
+      out.set(i, r->shared_entry_.load(std::memory_order_relaxed, loc));
+      ++entries;
+    }
+    // [S16] acquire fence, pairs with [S14] in publish_stamp: if a load above read a store of a
+    // later publication, that publication's odd sequence is seen below and the copy refused
+    // (a clock mixing two stamps without it).
+    Policy::fence(std::memory_order_acquire, loc);
+    // relaxed: ordered after the entry loads by the acquire fence above.
+    if (shared_seq_.load(std::memory_order_relaxed, loc) != seq || entries != n) return false;
+    out.mark_stamped(true);
+    return true;
+  }
+
+  /// In a fork child: a publication that a vanished thread left half-written (odd sequence)
+  /// is withdrawn, so that stamps are published and borrowed again. Only where no other
+  /// thread of the domain runs.
+  void reset_shared_stamp_after_fork(source_location loc = source_location::current()) noexcept {
+    const std::uint64_t seq = shared_seq_.load(std::memory_order_relaxed, loc);  // relaxed: alone
+    if ((seq & 1u) == 0) return;
+    shared_cover_.store(0, std::memory_order_relaxed, loc);  // relaxed: published by the release store below
+    shared_seq_.store(seq + 1, std::memory_order_release, loc);  // [S15] pairs with [S17], as in publish_stamp
+  }
+
   /// Diagnostics: the slot of a thread that still holds back a set stamped with `c` (online
   /// then and now, same version), or -1.
   long long first_blocker(const vector_clock<Policy>& c) const noexcept {
@@ -181,7 +264,44 @@ class basic_domain {
                                          std::memory_order_acquire, loc);
   }
 
+  // Publishes `c` (read after a heavy fence that follows every ticket below `cover`) as the
+  // shared stamp: a sequence lock, taken with a CAS and never waited for -- a thread that finds
+  // it taken leaves its clock unpublished.
+  void publish_stamp(const vector_clock<Policy>& c, std::uint64_t cover, source_location loc) noexcept {
+    std::uint64_t seq = shared_seq_.load(std::memory_order_relaxed, loc);  // relaxed: the CAS decides
+    if ((seq & 1u) != 0) return;  // another thread is publishing
+    // [S13] acquire on success, pairs with [S15] of the previous publication: our stores below
+    // follow its stores in every entry's modification order (an older clock could otherwise
+    // show through under our sequence). relaxed on failure: another thread publishes.
+    if (!shared_seq_.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire,
+                                             std::memory_order_relaxed, loc)) {
+      return;
+    }
+    // relaxed: written only under the sequence lock, whose CAS orders it.
+    if (shared_cover_.load(std::memory_order_relaxed, loc) < cover) {
+      // [S14] release fence, pairs with [S16] in borrow_stamp: a reader that loads any store
+      // below also sees the odd sequence stored by the CAS above, and refuses its copy.
+      Policy::fence(std::memory_order_release, loc);
+      shared_cover_.store(cover, std::memory_order_relaxed, loc);  // relaxed: published by the release store of the sequence
+      shared_size_.store(c.size(), std::memory_order_relaxed, loc);  // relaxed: as the cover
+      // [S11] acquire, pairs with [S7]: every record reached is initialised.
+      for (record* r = head_.load(std::memory_order_acquire, loc); r != nullptr; r = r->next_.load(loc)) {
+        const std::size_t i = r->index_.load(loc);
+        if (i < c.size()) r->shared_entry_.store(c[i], std::memory_order_relaxed, loc);  // relaxed: published by the sequence
+      }
+    }
+    // [S15] release, pairs with [S17] in borrow_stamp and [S13] of the next publication: the
+    // stores above are visible to whoever reads this even sequence.
+    shared_seq_.store(seq + 2, std::memory_order_release, loc);
+  }
+
   typename Policy::template atomic<record*> head_{nullptr};
+  // Shared stamps: the ticket counter, and the published stamp's sequence, cover (it serves
+  // the tickets below it) and clock size.
+  typename Policy::template atomic<std::uint64_t> tickets_{0};
+  typename Policy::template atomic<std::uint64_t> shared_seq_{0};
+  typename Policy::template atomic<std::uint64_t> shared_cover_{0};
+  typename Policy::template atomic<std::size_t> shared_size_{0};
 };
 
 }  // namespace ssmem

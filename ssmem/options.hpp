@@ -59,6 +59,14 @@ struct options {
   /// descheduled thread can run (docs/design.md §3). 0: yield at every deferred stamp;
   /// SIZE_MAX: never [SSMEM_STAMP_BACKLOG].
   std::size_t stamp_backlog = 4;
+  /// Stamps shared between the domain's threads (docs/design.md §3, "Shared stamps"): every
+  /// stamp publishes its clock for the others, and a wait at the memory bound that needs a
+  /// stamp takes one with its own heavy fence at once only when max(1, slots / stamp_share)
+  /// requests wait for one (its own included; slots: in its latest clock). Otherwise it
+  /// pauses once and stamps with the clock that another thread's stamp published meanwhile,
+  /// if that stamp's fence came after its request (no heavy fence of its own), else fences
+  /// itself. 0: no sharing, every stamp fences for its own allocator [SSMEM_STAMP_SHARE].
+  std::size_t stamp_share = 2;
   std::size_t chunk_size = std::size_t{32} << 20;     ///< first chunk, bytes [SSMEM_DEFAULT_MEM_SIZE]
   bool chunk_doubling = true;                         ///< each new chunk doubles [SSMEM_MEM_SIZE_DOUBLE]
   std::size_t chunk_size_max = std::size_t{4} << 30;  ///< cap of the doubling [SSMEM_MEM_SIZE_MAX]
@@ -119,6 +127,8 @@ struct allocator_stats {
   std::uint64_t returned = 0;           ///< of those, given back to the system or to their deleter
   std::size_t release_pending = 0;      ///< released or retired, not yet given back
   std::uint64_t stamps = 0;             ///< stamps taken (heavy fence + snapshot; one per batch of full sets)
+  std::uint64_t shared_stamps = 0;      ///< stamps taken with another thread's published clock
+                                        ///< (no heavy fence of this allocator: options::stamp_share)
   std::uint64_t probes = 0;             ///< versions read without a fence, to collect before a stamp
   std::uint64_t deferred = 0;           ///< stamps put off because a stamped set was still held back
   std::uint64_t yields = 0;             ///< processor yields for a thread holding collection back

@@ -63,6 +63,13 @@ int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept {
     w += more;
     if (static_cast<std::size_t>(w) >= n) return w;
   }
+  if (s.shared_stamps != 0) {
+    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
+                         "; %" PRIu64 " stamp(s) borrowed from other threads", s.shared_stamps);
+    if (more < 0) return more;
+    w += more;
+    if (static_cast<std::size_t>(w) >= n) return w;
+  }
   if (s.dropped != 0) {
     more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
                          "; %" PRIu64 " object(s) kept out of reuse (no memory for bookkeeping)", s.dropped);
@@ -456,6 +463,7 @@ void fork_child() {
       d.abandon_dead_owner(r);
     }
   }
+  d.reset_shared_stamp_after_fork();  // a vanished thread may have been publishing one
 }
 
 // Installed during static initialisation (before main, so before any thread can take a lock).
@@ -591,6 +599,7 @@ void ssmem_alloc_init_ts(ssmem_allocator_t* a, size_t size, size_t free_set_size
   o.release_set_size = SSMEM_GC_RLSE_SET_SIZE;
   o.stamp_batch = SSMEM_STAMP_BATCH;
   o.stamp_backlog = SSMEM_STAMP_BACKLOG;
+  o.stamp_share = SSMEM_STAMP_SHARE;
   o.pending_budget = SSMEM_PENDING_BUDGET;
   o.bound_wait_ns = SSMEM_BOUND_WAIT_NS;
   o.chunk_doubling = SSMEM_MEM_SIZE_DOUBLE != 0;

@@ -70,6 +70,11 @@ extern "C" {
 /** while another online thread holds collection back and this many batches wait unstamped,
    each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4
+/** stamps shared between threads: every stamp publishes its clock, and a wait at the memory
+   bound fences at once only when (slots / this) stamp requests wait, else it pauses once and
+   borrows the clock of a stamp whose fence came after its request (extension; 0: no sharing;
+   docs/design.md, "Shared stamps") */
+#define SSMEM_STAMP_SHARE 2
 /** the memory bound: freed objects not yet reusable that the threads may hold together,
    shared evenly by the record slots (each allocator at least 2 free sets' worth); an allocation that
    would carve past its share waits for a collection (extension; 0: no bound; docs/design.md,

@@ -139,6 +139,9 @@ class alignas(64) thread_record {
   typename Policy::template atomic<std::uint32_t> in_use_{1};
   // A label for humans and the C API's `id` argument (relaxed reads: diagnostics only).
   typename Policy::template atomic<std::int64_t> label_{-1};
+  // This record's entry in the domain's shared stamp (basic_domain::publish_stamp): written by
+  // the publishing thread, read by borrowers, both under the domain's sequence [S13]-[S16].
+  typename Policy::template atomic<version_t> shared_entry_{0};
 
  public:
   /// The C API's id of the owner, or -1 (diagnostics: relaxed, orders nothing).

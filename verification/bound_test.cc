@@ -31,6 +31,17 @@ constexpr v::scenario_config holder_moved{
 constexpr v::scenario_config read_after_wait{
     .free_set_size = 1, .stamp_batch = 1, .bump_on = ts_policy::both, .reader = 0,
     .check_progress = false, .pending_budget = 1, .holder = true, .read_after_wait = true};
+// A wait that borrows another thread's stamp (share_race). bump_on on_alloc: no fence of the
+// writer's lies between its unlink and its ticket, so only the ticket [S12] orders the unlink
+// before the fencer's heavy fence (under bump_on both, the free's bump fences it too: Relacy's
+// seq_cst fences synchronise with each other, which hides mutants 48 and 50).
+constexpr v::scenario_config shared_stamp{
+    .free_set_size = 1, .stamp_batch = 4, .bump_on = ts_policy::on_alloc, .reader_ops = 1,
+    .check_progress = false, .pending_budget = 1, .stamp_share = 1};
+// The same under the default bump_on (both).
+constexpr v::scenario_config shared_stamp_bump_both{
+    .free_set_size = 1, .stamp_batch = 4, .bump_on = ts_policy::both, .reader_ops = 1,
+    .check_progress = false, .pending_budget = 1, .stamp_share = 1};
 // Reads inside sections of an otherwise offline reader (membership_race's writer).
 constexpr v::scenario_config one_section{
     .free_set_size = 1, .bump_on = ts_policy::none, .reader = 0};
@@ -50,6 +61,8 @@ const std::array tests{
     v::entry<"bound__holder_at_bound_2t", v::bound_race, 2, holder_at_bound>(v::bounded(4), v::bounded(5)),
     v::entry<"bound__holder_moved_at_bound_2t", v::bound_race, 2, holder_moved>(v::bounded(4), v::bounded(5)),
     v::entry<"bound__read_after_wait_2t", v::bound_race, 2, read_after_wait>(v::bounded(3), v::bounded(4)),
+    v::entry<"share__borrowed_stamp_3t", v::share_race, 3, shared_stamp>(v::bounded(2), v::bounded(3)),
+    v::entry<"share__borrowed_stamp_bump_both_3t", v::share_race, 3, shared_stamp_bump_both>(v::bounded(2), v::bounded(3)),
     v::entry<"section__one_section_2t", v::section_race, 2, one_section>(v::bounded(5), v::full()),
     v::entry<"section__nested_section_2t", v::section_race, 2, nested_section>(v::bounded(5), v::full()),
     v::entry<"section__two_sections_2t", v::section_race, 2, two_sections>(v::bounded(5), v::bounded(7)),

@@ -19,6 +19,8 @@
 //                  sets that waited unstamped, its own bumps and probes, and the reuse.
 //   section_race   reads inside critical sections (nested, or two in a row) of a thread that
 //                  is offline outside them, against one unlink, two stamps and the reuse.
+//   share_race     a wait at the bound that borrows another thread's stamp (shared stamps:
+//                  the ticket, the publication, the copy) against a reader (3 threads).
 //
 // Payloads are Policy::var, so a reuse write that races with a stale read is a data race, and
 // their `check` field (always ~value) shows a read of an object rewritten under the reader.
@@ -79,6 +81,7 @@ struct scenario_config {
   unsigned sections = 1;   ///< section_race: sections in a row, a load and read in each
   bool registration_only = false; ///< register_race: no slot, no collection: every thread only
                                   ///< registers (and leaves, rejoins) as its roles say
+  std::size_t stamp_share = 0;    ///< options::stamp_share (0: no shared stamps; share_race: 1)
 };
 
 /// Shared setup of every scenario: N threads, each with a record and an allocator.
@@ -93,6 +96,8 @@ class world {
   const scenario_config& cfg() const { return cfg_; }
   basic_domain<Policy>& domain() { return *domain_; }
   record& rec(std::size_t t) { return *rec_[t]; }
+  /// Thread t's allocator (after join).
+  basic_allocator<Policy>& alloc(std::size_t t) { return *alloc_[t]; }
 
   /// Registers thread t and gives it an allocator (once; a rejoin adopts a free record).
   /// Without an allocator (a thread that only reads), a rejoin may take any record.
@@ -113,6 +118,7 @@ class world {
       o.stamp_batch = cfg_.stamp_batch;
       o.pending_budget = cfg_.pending_budget;
       o.bound_wait_ns = cfg_.bound_wait_ns;
+      o.stamp_share = cfg_.stamp_share;
       alloc_[t].emplace(*domain_, *rec_[t], sizeof(Object), o);
     }
   }
@@ -992,6 +998,77 @@ class section_race : public slot_race<Policy, N> {
     }
     Policy::check(!w_.rec(t).is_online(), "section_race: the reader is online after its sections");
   }
+};
+
+/// Shared stamps (basic_domain::request_stamp, shared_snapshot, borrow_stamp; the allocator's
+/// stamp_for_wait), 3 threads; the slot holds A; options::stamp_share 1 (a wait stamps at once
+/// only when all three slots' requests wait).
+///   Setup (before()): the writer's allocator takes its first stamp at the floor (two private
+///     objects; the other two threads offline, so the wait collects at once), frees a third
+///     object (its set waits unstamped) and keeps one collected object; the others go online.
+///   Writer (0): unlinks A and frees it (two sets unstamped: the limit), then allocates twice.
+///     The first allocation's wait needs a stamp: a ticket (one request: below the gather), one
+///     pause, then the fencer's published clock if the fencer's ticket came after the writer's
+///     (no heavy fence of the writer's), else a stamp of its own; then it bumps and probes. A
+///     collection hands A out again (written), which Relacy checks against the reader.
+///   Reader (1): bump, load the slot, read its object (reader_ops times).
+///   Fencer (2): one stamp of its own, as any allocator's stamp (a ticket, the heavy fence, the
+///     versions, the publication), then goes offline (it holds nothing).
+template <class Policy, std::size_t N>
+class share_race {
+  static_assert(N == 3, "share_race: a writer, a reader and a fencer");
+
+ public:
+  using object = slot_object<Policy>;
+  static constexpr std::size_t writer = 0, reader = 1, fencer = 2;
+
+  explicit share_race(const scenario_config& c) : w_(c) {
+    Policy::check(c.free_set_size == 1 && c.pending_budget == 1 && c.stamp_share == 1,
+                  "share_race: free sets of 1, the floor as the limit, stamp_share 1");
+  }
+
+  void before() {
+    for (std::size_t t = 0; t < N; ++t) w_.join(t);
+    object* a = w_.make(writer);
+    a->init(0);
+    slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
+    w_.rec(reader).go_offline();
+    w_.rec(fencer).go_offline();
+    free_private_object(w_, writer, 2);
+    free_private_object(w_, writer, 3);  // the floor: the next allocation takes the first stamp
+    object* p = w_.make(writer);         // ... and collects both sets (the others are offline)
+    p->init(4);
+    w_.free_object(writer, p);           // one set waits unstamped; one collected object is left
+    Policy::check(w_.alloc(writer).stats().stamps == 1 && w_.alloc(writer).stats().pending == 1,
+                  "share_race: the writer's setup");
+    w_.rec(reader).go_online();
+    w_.rec(fencer).go_online();
+  }
+
+  void thread(std::size_t t) {
+    if (t == writer) {
+      w_.free_object(t, unlink_slot_object(w_, slot_, t));  // two sets unstamped: the limit
+      w_.make(t)->init(max_value);  // waits: a request, a pause, a borrowed stamp or its own
+      w_.make(t)->init(max_value);  // the other set's object, if collected
+    } else if (t == reader) {
+      for (unsigned i = 0; i < w_.cfg().reader_ops; ++i) {
+        w_.rec(t).bump();
+        object* p = slot_.load(std::memory_order::acquire);  // acquire: pairs with the exchange
+        p->read_checked();
+      }
+    } else {
+      vector_clock<Policy> c;
+      Policy::check(w_.domain().shared_snapshot(c), "share_race: the fencer's stamp");
+      w_.rec(t).go_offline();
+    }
+  }
+
+  void after() { finish_slot_scenario(w_, slot_); }
+
+ private:
+  static constexpr std::uint64_t max_value = object::max_value;
+  world<Policy, N, object> w_;
+  typename Policy::template atomic<object*> slot_{nullptr};
 };
 
 }  // namespace ssmem::verification

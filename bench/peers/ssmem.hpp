@@ -24,11 +24,13 @@
 namespace bench::peers {
 
 /// The counters every ssmem peer reports at the end of a run (throughput.csv's `counters`,
-/// summed over the workers' allocators): the stamps taken (heavy fences), the yields of the
+/// summed over the workers' allocators): the stamps taken (heavy fences), those borrowed from
+/// another thread's stamp (options::stamp_share: no heavy fence), the yields of the
 /// back-pressure, and the memory bound's waits, the milliseconds they lasted (summed over the
 /// threads) and the waits that gave up.
 inline void report_stats(const ssmem::allocator_stats& s, counters& c) {
   c.emplace_back("stamps", static_cast<long long>(s.stamps));
+  c.emplace_back("shared_stamps", static_cast<long long>(s.shared_stamps));
   c.emplace_back("yields", static_cast<long long>(s.yields));
   c.emplace_back("bound_waits", static_cast<long long>(s.bound_waits));
   c.emplace_back("bound_wait_ms", static_cast<long long>(s.bound_wait_ns / 1'000'000u));

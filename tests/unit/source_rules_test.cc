@@ -197,8 +197,9 @@ std::vector<step> code_steps(const std::vector<std::string>& lines, const std::s
 }
 
 // The pseudocode of docs/porting.md: the lines of its ``` blocks, each `code -- comment`.
-// A line whose code holds an atomic operation (x.load(...), x.store(...), x.cas(...)) or
-// LIGHT/HEAVY and whose comment holds a tag is a step: one operation per tagged line, the tag
+// A line whose code holds an atomic operation (x.load(...), x.store(...), x.cas(...),
+// x.fetch_add(...)), a stand-alone FENCE(order), or LIGHT/HEAVY and whose comment holds a tag
+// is a step: one operation per tagged line, the tag
 // first, its partners after "pairs with". A non-relaxed operation without a tag is an error;
 // a tag on a line without an operation is a reference (it must exist in the code).
 struct pseudocode {
@@ -208,7 +209,7 @@ struct pseudocode {
 };
 
 pseudocode parse_pseudocode(const std::vector<std::string>& lines, const std::string& file) {
-  static const std::regex op(R"(\.(load|store|cas)\(([^()]*)\)|\b(LIGHT|HEAVY)\b)");
+  static const std::regex op(R"(\.(load|store|cas|fetch_add)\(([^()]*)\)|\b(LIGHT|HEAVY)\b|\bFENCE\(([^()]*)\))");
   static const std::set<std::string> order_words = {"rlx", "acq", "rel", "acq_rel", "SC"};
   pseudocode out;
   bool in_block = false;
@@ -230,7 +231,8 @@ pseudocode parse_pseudocode(const std::vector<std::string>& lines, const std::st
       if ((*it)[3].matched) {
         o.push_back((*it)[3].str());
       } else {
-        std::stringstream args((*it)[2].str());
+        // x.load(...), x.store(...), x.cas(...), x.fetch_add(...), or FENCE(order)
+        std::stringstream args((*it)[4].matched ? (*it)[4].str() : (*it)[2].str());
         for (std::string a; std::getline(args, a, ',');) {
           if (order_words.count(trim(a)) != 0) o.push_back(trim(a));
         }

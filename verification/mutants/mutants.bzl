@@ -78,6 +78,12 @@ MUTANTS = {
     45: "section_inner_exit_goes_offline",
     46: "section_exit_relaxed",
     47: "section_entry_relaxed",
+    # Shared stamps (the ticket, the publication, the copy; share_race).
+    48: "shared_stamp_ticket_after_fence",
+    49: "borrow_ignores_cover",
+    50: "ticket_relaxed",
+    51: "borrow_without_validation",
+    52: "publication_relaxed",
 }
 
 def mutant_dir(n):

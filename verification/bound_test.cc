@@ -63,6 +63,7 @@ const std::array tests{
     v::entry<"bound__read_after_wait_2t", v::bound_race, 2, read_after_wait>(v::bounded(3), v::bounded(4)),
     v::entry<"share__borrowed_stamp_3t", v::share_race, 3, shared_stamp>(v::bounded(2), v::bounded(3)),
     v::entry<"share__borrowed_stamp_bump_both_3t", v::share_race, 3, shared_stamp_bump_both>(v::bounded(2), v::bounded(3)),
+    v::entry<"share__two_fencers_4t", v::share_race, 4, shared_stamp>(v::random(200'000), v::random(2'000'000)),
     v::entry<"section__one_section_2t", v::section_race, 2, one_section>(v::bounded(5), v::full()),
     v::entry<"section__nested_section_2t", v::section_race, 2, nested_section>(v::bounded(5), v::full()),
     v::entry<"section__two_sections_2t", v::section_race, 2, two_sections>(v::bounded(5), v::bounded(7)),

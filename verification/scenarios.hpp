@@ -1012,11 +1012,12 @@ class section_race : public slot_race<Policy, N> {
 ///     (no heavy fence of the writer's), else a stamp of its own; then it bumps and probes. A
 ///     collection hands A out again (written), which Relacy checks against the reader.
 ///   Reader (1): bump, load the slot, read its object (reader_ops times).
-///   Fencer (2): one stamp of its own, as any allocator's stamp (a ticket, the heavy fence, the
-///     versions, the publication), then goes offline (it holds nothing).
+///   Fencer (2, and 3 with four threads): one stamp of its own, as any allocator's stamp (a
+///     ticket, the heavy fence, the versions, the publication), then goes offline (it holds
+///     nothing). Two fencers race their publications (the sequence lock) around the copy.
 template <class Policy, std::size_t N>
 class share_race {
-  static_assert(N == 3, "share_race: a writer, a reader and a fencer");
+  static_assert(N == 3 || N == 4, "share_race: a writer, a reader and one or two fencers");
 
  public:
   using object = slot_object<Policy>;
@@ -1032,8 +1033,7 @@ class share_race {
     object* a = w_.make(writer);
     a->init(0);
     slot_.store(a, std::memory_order::relaxed);  // relaxed: before() precedes the threads
-    w_.rec(reader).go_offline();
-    w_.rec(fencer).go_offline();
+    for (std::size_t t = fencer - 1; t < N; ++t) w_.rec(t).go_offline();
     free_private_object(w_, writer, 2);
     free_private_object(w_, writer, 3);  // the floor: the next allocation takes the first stamp
     object* p = w_.make(writer);         // ... and collects both sets (the others are offline)
@@ -1041,8 +1041,7 @@ class share_race {
     w_.free_object(writer, p);           // one set waits unstamped; one collected object is left
     Policy::check(w_.alloc(writer).stats().stamps == 1 && w_.alloc(writer).stats().pending == 1,
                   "share_race: the writer's setup");
-    w_.rec(reader).go_online();
-    w_.rec(fencer).go_online();
+    for (std::size_t t = fencer - 1; t < N; ++t) w_.rec(t).go_online();
   }
 
   void thread(std::size_t t) {

@@ -84,6 +84,10 @@ MUTANTS = {
     50: "ticket_relaxed",
     51: "borrow_without_validation",
     52: "publication_relaxed",
+    53: "publication_without_release_fence",
+    54: "borrow_without_acquire_fence",
+    55: "borrow_sequence_relaxed",
+    56: "publication_cas_relaxed",
 }
 
 def mutant_dir(n):

@@ -13,6 +13,7 @@
 #include "ssmem/ssmem.h"
 
 #include <cinttypes>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -44,6 +45,22 @@ thread_scope* innermost_scope_of_this_thread() noexcept { return innermost_scope
 namespace detail {
 thread_scope*& innermost_scope_slot() noexcept { return innermost_scope; }
 
+// Appends to the line of format_stats at `w` (snprintf's contract: `w` becomes the length the
+// whole line needs, or the negative error). False when the line ends here: an error, or `buf`
+// is full.
+[[gnu::format(printf, 4, 5)]] bool append(char* buf, std::size_t n, int& w, const char* fmt, ...) noexcept {
+  std::va_list ap;
+  va_start(ap, fmt);
+  const int more = std::vsnprintf(buf + w, n - static_cast<std::size_t>(w), fmt, ap);
+  va_end(ap);
+  if (more < 0) {
+    w = more;
+    return false;
+  }
+  w += more;
+  return static_cast<std::size_t>(w) < n;
+}
+
 int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept {
   int w = std::snprintf(
       buf, n,
@@ -54,38 +71,27 @@ int format_stats(char* buf, std::size_t n, const allocator_stats& s) noexcept {
       s.object_size, s.bytes_reserved, s.chunks, s.allocated, s.reused, s.freed, s.collected,
       s.pending, s.pending_sets, s.reusable, s.released, s.returned, s.release_pending, s.stamps);
   if (w < 0 || static_cast<std::size_t>(w) >= n) return w;
-  int more = 0;
-  if (s.pending_limit != static_cast<std::size_t>(-1)) {
-    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
-                         "; bound %zu object(s): %" PRIu64 " wait(s), %" PRIu64 " overrun(s)",
-                         s.pending_limit, s.bound_waits, s.bound_overruns);
-    if (more < 0) return more;
-    w += more;
-    if (static_cast<std::size_t>(w) >= n) return w;
+  if (s.pending_limit != static_cast<std::size_t>(-1) &&
+      !append(buf, n, w, "; bound %zu object(s): %" PRIu64 " wait(s), %" PRIu64 " overrun(s)",
+              s.pending_limit, s.bound_waits, s.bound_overruns)) {
+    return w;
   }
-  if (s.shared_stamps != 0) {
-    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
-                         "; %" PRIu64 " stamp(s) borrowed from other threads", s.shared_stamps);
-    if (more < 0) return more;
-    w += more;
-    if (static_cast<std::size_t>(w) >= n) return w;
+  if (s.shared_stamps != 0 &&
+      !append(buf, n, w, "; %" PRIu64 " stamp(s) borrowed from other threads", s.shared_stamps)) {
+    return w;
   }
-  if (s.dropped != 0) {
-    more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
-                         "; %" PRIu64 " object(s) kept out of reuse (no memory for bookkeeping)", s.dropped);
-    if (more < 0) return more;
-    w += more;
-    if (static_cast<std::size_t>(w) >= n) return w;
+  if (s.dropped != 0 &&
+      !append(buf, n, w, "; %" PRIu64 " object(s) kept out of reuse (no memory for bookkeeping)", s.dropped)) {
+    return w;
   }
-  if (s.pending_sets == 0) return w;
-  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w),
-                       "; oldest pending set %" PRIu64 " stamp(s) old", s.oldest_pending_age);
-  if (more < 0) return more;
-  w += more;
-  if (static_cast<std::size_t>(w) >= n || s.blocking_slot < 0) return w;
-  more = std::snprintf(buf + w, n - static_cast<std::size_t>(w), ", held back by thread slot %lld (id %lld)",
-                       s.blocking_slot, s.blocking_label);
-  return more < 0 ? more : w + more;
+  if (s.pending_sets == 0 ||
+      !append(buf, n, w, "; oldest pending set %" PRIu64 " stamp(s) old", s.oldest_pending_age)) {
+    return w;
+  }
+  if (s.blocking_slot >= 0) {
+    append(buf, n, w, ", held back by thread slot %lld (id %lld)", s.blocking_slot, s.blocking_label);
+  }
+  return w;
 }
 
 int format_stats(char* buf, std::size_t n, const domain_stats& s) noexcept {

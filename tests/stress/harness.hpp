@@ -6,7 +6,8 @@
 // (free sets of 507, release sets of 64, stamp_batch 16, stamp_backlog 4), large free sets with
 // release sets of 1, medium ones with release sets of 3 and stamp_batch 0, and small random ones
 // (in sanitizer builds, SSMEM_STRESS_SANITIZER set by tests/stress/stress.bzl, free sets of 2-8
-// so that objects are reused often and a missing happens-before edge shows quickly).
+// so that objects are reused often and a missing happens-before edge shows quickly), half of
+// these at the memory bound's floor with stamps shared or not (bound_options).
 //
 // Environment:
 //   SSMEM_STRESS_SEED=<n>      seed (default: random, printed)
@@ -144,6 +145,17 @@ struct config {
                                            : static_cast<std::size_t>(-1);
   }
 
+  /// Half the time the memory bound at its floor (two free sets) with short waits, and stamps
+  /// shared or not (stamp_share 0-2): the wait at the bound, its stamps borrowed from other
+  /// threads' and its overruns run under the sanitizers with real threads (the default
+  /// budget is rarely reached in a short phase).
+  void bound_options(rng& r, ssmem::options& o) const {
+    if (r.between(0, 1) == 0) return;
+    o.pending_budget = static_cast<std::size_t>(r.between(1, 64));
+    o.bound_wait_ns = 1'000'000;
+    o.stamp_share = static_cast<std::size_t>(r.between(0, 2));
+  }
+
   /// The option sets a thread's allocators take (issue 20: the sizes users run, where counts
   /// in objects and in sets differ and the fast paths run, besides small sets that reuse
   /// often). Thread t of phase p takes profile (t + p) % 4, so that every phase of four
@@ -151,7 +163,7 @@ struct config {
   static constexpr unsigned profiles = 4;
   static const char* profile_name(unsigned i) {
     static const char* const names[profiles] = {
-        "small random (free sets 2-8 or 2-64, release sets 1-4, stamp_batch 0-4)",
+        "small random (free sets 2-8 or 2-64, release sets 1-4, stamp_batch 0-4, half of them at a bound of two sets)",
         "defaults (507, 64, stamp_batch 16, stamp_backlog 4)",
         "large free sets of 2048, release sets of 1, stamp_batch 1, stamp_backlog 1",
         "free sets of 100, release sets of 3, stamp_batch 0, never yield"};
@@ -171,6 +183,7 @@ struct config {
         o.free_set_size = free_set_size(r);
         o.release_set_size = static_cast<std::size_t>(r.between(1, 4));
         stamp_options(r, o);
+        bound_options(r, o);
         break;
       case 1:
         o.free_set_size = 507;

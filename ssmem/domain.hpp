@@ -5,6 +5,8 @@
 /// versions only grow, also across the owners of an adopted record. So a snapshot sees a
 /// contiguous range of slots, a record that leaves is only marked free (offline), to be adopted
 /// by a later thread, and a thread's timestamp is never read after it is freed.
+/// It also holds the shared stamp (a stamp's clock that serves other threads: the tickets and
+/// the publication, docs/design.md §3, "Shared stamps").
 #ifndef SSMEM_DOMAIN_HPP
 #define SSMEM_DOMAIN_HPP
 

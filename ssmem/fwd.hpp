@@ -3,7 +3,7 @@
 //   policy.hpp          concept atomics_policy          what the algorithm needs from the machine
 //   native_policy.hpp   struct native_policy            std::atomic, fences, mmap (production)
 //   thread_record.hpp   thread_record<Policy>           a thread's version (timestamp)      I1
-//   domain.hpp          basic_domain<Policy>            registry of records, snapshots     I2
+//   domain.hpp          basic_domain<Policy>            records, snapshots, shared stamps  I2
 //   vector_clock.hpp    vector_clock<Policy>            strict entrywise comparison         I3
 //   free_set.hpp        free_set<Policy>, set_queue,    freed objects + their stamp         I4
 //                       set_stack

@@ -299,8 +299,9 @@ class basic_domain {
 
   typename Policy::template atomic<record*> head_{nullptr};
   // Shared stamps: the ticket counter, and the published stamp's sequence, cover (it serves
-  // the tickets below it) and clock size.
-  typename Policy::template atomic<std::uint64_t> tickets_{0};
+  // the tickets below it) and clock size; on a cache line of their own, away from the head
+  // that every probe reads.
+  alignas(64) typename Policy::template atomic<std::uint64_t> tickets_{0};
   typename Policy::template atomic<std::uint64_t> shared_seq_{0};
   typename Policy::template atomic<std::uint64_t> shared_cover_{0};
   typename Policy::template atomic<std::size_t> shared_size_{0};

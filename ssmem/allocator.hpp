@@ -318,7 +318,7 @@ class basic_allocator {
     const set* oldest = frees_.pending_front();
     if (oldest == nullptr) oldest = releases_.sets().pending_front();
     if (oldest != nullptr) {
-      s.oldest_pending_age = stats_.stamps + stats_.deferred - oldest->stamp_seq();
+      s.oldest_pending_age = stats_.stamps + stats_.shared_stamps + stats_.deferred - oldest->stamp_seq();
       if (const record* b = domain_.blocker(oldest->clock()); b != nullptr) {
         s.blocking_slot = static_cast<long long>(b->index());
         s.blocking_label = b->label();

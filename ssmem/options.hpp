@@ -139,7 +139,7 @@ struct allocator_stats {
   std::uint64_t dropped = 0;            ///< freed objects kept out of reuse for good (no memory
                                         ///< for bookkeeping: docs/design.md, "Bad input and faults")
   std::size_t unstamped = 0;            ///< objects in full sets waiting for the next stamp
-  std::uint64_t oldest_pending_age = 0; ///< stamps taken or put off since the oldest waiting set's stamp
+  std::uint64_t oldest_pending_age = 0; ///< stamps taken, borrowed or put off since the oldest waiting set's stamp
   /// Slot of a thread holding the oldest waiting set back (online, version unchanged since
   /// that stamp), or -1 if none is now.
   long long blocking_slot = -1;

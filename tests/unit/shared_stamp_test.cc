@@ -187,6 +187,25 @@ TEST_CASE("a wait at the bound borrows the stamp another thread took during its 
   t.a->deallocate(p);
 }
 
+TEST_CASE("a borrowed stamp that the others have not moved past yet: the sets wait under it, counted in their age") {
+  at_the_bound t(1);
+  clock_t_ lent;
+  hook_policy::during_pause = [&] {
+    if (hook_policy::pauses == 1) CHECK(t.d.shared_snapshot(lent));  // nobody moves afterwards
+  };
+  void* p = t.a->allocate();  // borrows, cannot collect, gives up after bound_wait_ns and carves
+  REQUIRE(p != nullptr);
+  const ssmem::allocator_stats s = t.a->stats();
+  CHECK(s.shared_stamps == 1);
+  CHECK(s.stamps == 1);  // the setup's first stamp only
+  CHECK(s.bound_overruns == 1);
+  CHECK(s.pending_sets == 2);
+  CHECK(s.oldest_pending_age == 0);  // no stamp since the borrowed one
+  CHECK(t.a->pending_front()->clock()[0] == lent[0]);
+  t.others_move();
+  t.a->deallocate(p);
+}
+
 TEST_CASE("a wait whose pause saw no stamp fences itself; with enough requests waiting, or sharing off, at once") {
   SUBCASE("nobody stamps during the pause: its own stamp after it") {
     at_the_bound t(1);

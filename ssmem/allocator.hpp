@@ -527,7 +527,6 @@ class basic_allocator {
       }
     }
     if (!stamp()) return defer();  // no memory for the clock: the sets wait unstamped
-    due_ = saturating_mul(stamp_batch_, frees_.capacity());
   }
 
   // A stamp put off: the next try after one more free set's worth (with stamp_batch 0: the
@@ -554,11 +553,13 @@ class basic_allocator {
     return true;
   }
 
-  // Every waiting set, free and release, gets clock_ (a stamp's or a borrowed one).
+  // Every waiting set, free and release, gets clock_ (a stamp's or a borrowed one); the next
+  // batch counts from here.
   void stamp_waiting_sets() noexcept {
     const std::uint64_t seq = stats_.stamps + stats_.shared_stamps + stats_.deferred;
     frees_.stamp(clock_, seq);  // out of memory for a set's copy: it waits for the next stamp
     releases_.stamp(clock_, seq);
+    due_ = saturating_mul(stamp_batch_, frees_.capacity());
   }
 
   // The stamp of a wait at the bound (nothing of the kind awaited is stamped), shared with the
@@ -579,7 +580,6 @@ class basic_allocator {
     if (stats_.freed + releases_.released() == freed && domain_.borrow_stamp(clock_, ticket)) {
       ++stats_.shared_stamps;
       stamp_waiting_sets();
-      due_ = saturating_mul(stamp_batch_, frees_.capacity());
       return true;
     }
     return stamp_at_bound();
@@ -587,12 +587,8 @@ class basic_allocator {
 
   // A stamp the memory bound takes, not the batch rule: the first clock at the floor, and a
   // wait's stamp of what waits unstamped. A stamp like any other (heavy fence, snapshot: never
-  // a probe's clock, docs/design.md §4); the next batch counts from here.
-  bool stamp_at_bound() noexcept {
-    if (!stamp()) return false;
-    due_ = saturating_mul(stamp_batch_, frees_.capacity());
-    return true;
-  }
+  // a probe's clock, docs/design.md §4); the next batch counts from here (stamp_waiting_sets).
+  bool stamp_at_bound() noexcept { return stamp(); }
 
   // A probe: the versions read with no fence (never a stamp: docs/design.md §4), and every
   // stamped set they dominate collected. Out of memory for the clock: nothing collected.

@@ -570,19 +570,33 @@ class basic_allocator {
   // unlinks and frees: a valid stamp of our sets), else our own stamp after all. Nothing is
   // freed or released in between (a wait calls no user code but deleters, which may not call
   // this allocator); if something was, the sets are stamped by our own stamp instead.
-  bool stamp_for_wait(typename memory_bound<Policy>::wait_clock& w) noexcept {
+  bool stamp_for_wait(typename memory_bound<Policy>::wait_clock& w, bool may_bump) noexcept {
     if (stamp_share_ == 0) return stamp_at_bound();
     const std::uint64_t ticket = domain_.request_stamp();
     const std::size_t gather = clock_room() / stamp_share_;
     if (domain_.requests_waiting(ticket) >= (gather != 0 ? gather : 1)) return stamp_at_bound();
     const std::uint64_t freed = stats_.freed + releases_.released();
-    bound_.pause(w);
+    pause(w, may_bump);
     if (stats_.freed + releases_.released() == freed && domain_.borrow_stamp(clock_, ticket)) {
       ++stats_.shared_stamps;
       stamp_waiting_sets();
       return true;
     }
     return stamp_at_bound();
+  }
+
+  // A pause of a wait. Where the owner holds no reference (`may_bump`) and is online, it is
+  // offline for the pause's length ([S3] in go_offline): the stamps other threads take
+  // meanwhile do not wait for it to be scheduled again -- on time-shared cores most threads
+  // at the bound are paused in a wait, and counting them made every collection wait for all
+  // of them to run once (docs/benchmarks.md). Online again after it ([S1], [S2] in
+  // go_online), which moves it on as a bump would. Where it may hold a reference, or is
+  // offline already (e.g. between critical sections), the pause leaves its version alone.
+  void pause(typename memory_bound<Policy>::wait_clock& w, bool may_bump) noexcept {
+    if (!may_bump || !self_.is_online()) return bound_.pause(w);
+    self_.go_offline();
+    bound_.pause(w);
+    self_.go_online();
   }
 
   // A stamp the memory bound takes, not the batch rule: the first clock at the floor, and a
@@ -610,7 +624,7 @@ class basic_allocator {
   // `for_releases`) is stamped, the filling free set (full or not) is sealed and everything
   // waiting is stamped -- then probes until a collection gives what is awaited, moving the
   // owner on first when `may_bump` (the call is a point where the owner holds no reference:
-  // options::bump_on), pausing between rounds. Gives up after options::bound_wait_ns, or at
+  // options::bump_on), pausing between rounds (offline during each pause when `may_bump`). Gives up after options::bound_wait_ns, or at
   // once when only the owner itself holds the sets back and may not move; `report` says
   // whether giving up is an overrun of the bound (reported) or an out-of-memory path. False
   // when nothing became available.
@@ -626,12 +640,12 @@ class basic_allocator {
       if (!frees_.has_unstamped() && !releases_.has_unstamped()) return false;  // nothing freed
     }
     auto w = bound_.start_wait();
-    if (needs_stamp && !stamp_for_wait(w)) {  // no memory for the clock
+    if (needs_stamp && !stamp_for_wait(w, may_bump)) {  // no memory for the clock
       bound_.end_wait(w);
       return false;
     }
+    if (may_bump) self_.bump();
     for (;;) {
-      if (may_bump) self_.bump();
       probe();
       if (done()) break;
       const set* oldest = for_releases ? releases_.sets().pending_front() : frees_.pending_front();
@@ -651,7 +665,7 @@ class basic_allocator {
         }
         break;
       }
-      bound_.pause(w);
+      pause(w, may_bump);
     }
     bound_.end_wait(w);
     return done();

@@ -253,6 +253,69 @@ TEST_CASE("a wait whose pause saw no stamp fences itself; with enough requests w
   }
 }
 
+TEST_CASE("a thread paused in a wait at the bound is offline for the pause where it holds no reference") {
+  // (Where it may hold one -- bump_on without allocations -- the pause leaves it online:
+  // Relacy's bound__holder_moved_at_bound_2t, mutant 57.)
+  // What the others read of the waiting thread during its pauses: its version, and its entry
+  // in a stamp they take then.
+  struct seen {
+    ssmem::version_t version = 0;
+    ssmem::version_t in_stamp = 0;
+  };
+  auto watch = [](at_the_bound& t, std::vector<seen>& log, bool move_at_second) {
+    hook_policy::during_pause = [&t, &log, move_at_second] {
+      clock_t_ c;
+      REQUIRE(t.d.snapshot(c));
+      log.push_back({t.me->load_version(), c[t.me->index()]});
+      if (!move_at_second || hook_policy::pauses == 2) t.others_move();
+    };
+  };
+  SUBCASE("bump_on both, sharing off: offline in each pause, online and moved on after it") {
+    at_the_bound t(0);
+    std::vector<seen> log;
+    watch(t, log, true);  // the others move during the second pause: two pauses
+    const ssmem::version_t before = t.me->own_version();
+    void* p = t.a->allocate();
+    REQUIRE(p != nullptr);
+    REQUIRE(log.size() == 2);
+    for (const seen& s : log) {
+      CHECK(ssmem::version_is_offline(s.version));
+      CHECK(ssmem::version_is_offline(s.in_stamp));  // a stamp taken meanwhile does not wait for it
+    }
+    CHECK(log[1].version > log[0].version);  // online in between, offline again
+    CHECK(t.me->is_online());
+    CHECK(t.me->own_version() > log[1].version);
+    CHECK(t.me->own_version() > before);
+    CHECK(t.a->stats().bound_overruns == 0);
+    t.a->deallocate(p);
+  }
+  SUBCASE("bump_on both, shared stamps: offline in the pause before the borrow too") {
+    at_the_bound t(1);
+    std::vector<seen> log;
+    watch(t, log, false);
+    void* p = t.a->allocate();
+    REQUIRE(p != nullptr);
+    REQUIRE(log.size() >= 1);
+    CHECK(ssmem::version_is_offline(log[0].version));
+    CHECK(ssmem::version_is_offline(log[0].in_stamp));
+    CHECK(t.me->is_online());
+    t.a->deallocate(p);
+  }
+  SUBCASE("a thread offline already (between critical sections) stays offline") {
+    at_the_bound t(0);
+    t.me->go_offline();
+    std::vector<seen> log;
+    watch(t, log, false);
+    void* p = t.a->allocate();
+    REQUIRE(p != nullptr);
+    REQUIRE(log.size() >= 1);
+    for (const seen& s : log) CHECK(ssmem::version_is_offline(s.version));
+    CHECK_FALSE(t.me->is_online());  // not taken online by the end of a pause
+    t.me->go_online();
+    t.a->deallocate(p);
+  }
+}
+
 TEST_CASE("16 real threads at the bound share stamps, and stay within it") {
   // 16 threads on 2 cores, registered before any allocates (else the limit in force shrinks as
   // slots appear, and what was carved under a larger one stays pending), each allocating and

@@ -88,6 +88,8 @@ MUTANTS = {
     54: "borrow_without_acquire_fence",
     55: "borrow_sequence_relaxed",
     56: "publication_cas_relaxed",
+    57: "pause_offline_anyway",
+    58: "pause_stays_offline",
 }
 
 def mutant_dir(n):

@@ -170,7 +170,12 @@ struct ssmem_scheme {
     void dispose_now(void* p) {
       if (use_ == use::release) std::free(p);
     }
-    void idle() {}
+    // The worker has stopped and waits for the others (a barrier) before the value check:
+    // offline, as a program's thread that blocks outside its operations should be, so that
+    // workers still finishing their last batch do not wait at the bound for a thread that
+    // will not move until they arrive (each such wait ended in an overrun after
+    // bound_wait_ns, counted against the workload; urcu-qsbr's idle() does the same).
+    void idle() { scope_.offline(); }
     long long pending() const {
       ssmem::allocator_stats s = a_.stats();
       return static_cast<long long>(s.pending + s.release_pending);

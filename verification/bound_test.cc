@@ -53,8 +53,8 @@ constexpr v::scenario_config two_sections{
 // The wait repeats probes and bumps, and the sections add a load and a store at each end: the
 // exhaustive searches are too large for the quick run (section__one_section_2t: 22,146,053
 // iterations, 172 s), so the quick run bounds them (1-6 s each) and the deep run goes further.
-// bound__read_after_wait_2t's reclaimer has the longest program: bound 3 quick (468,883
-// iterations, 5 s), bound 4 deep (10,727,163 iterations, 110 s).
+// bound__read_after_wait_2t's reclaimer has the longest program: bound 3 quick (566,967
+// iterations, 7 s), bound 4 deep (13,342,963 iterations, 169 s).
 const std::array tests{
     v::entry<"bound__wait_at_bound_2t", v::bound_race, 2, wait_at_bound>(v::bounded(5), v::bounded(6)),
     v::entry<"bound__wait_after_unlink_2t", v::bound_race, 2, wait_after_unlink>(v::bounded(5), v::bounded(6)),

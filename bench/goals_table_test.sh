@@ -75,6 +75,12 @@ python3 "$script" "$tmp/run2.csv" --issue 18 --baseline "$tmp/base.csv" >"$tmp/o
 expect "W5 stall-pair-64: ssmem's pending objects within the documented bound for the whole run | 900 pending at most, 2 threads; no bound stated" "**not met**"
 expect "costs no memory (ssmem-section) | 2 threads: +4.0 MiB" "**not met**"
 
+# With a calm-swap row (W2 as long as W5, nobody sleeping), that row is the reference, not W2's:
+# 5000 pending against its 3000 is more than 1.5x (against W2's 4000 it was not).
+{ cat "$tmp/run.csv"; echo "calm-swap,2,ssmem-section,3,50,49,51,1.000,3000,9000,1024,-1,"; } >"$tmp/run3.csv"
+python3 "$script" "$tmp/run3.csv" --issue 18 --baseline "$tmp/base.csv" >"$tmp/out.md" || fail "goals_table.py exited non-zero (run 3)"
+expect "costs no memory (ssmem-section) | 2 threads: +1.5 MiB, 5000 pending; without the sleeper +1.0 MiB, 3000 pending" "**not met**"
+
 # The committed baseline against itself: nothing fell; both issues' tables print.
 python3 "$script" "$baseline" --baseline "$baseline" >"$tmp/out.md" || fail "goals_table.py exited non-zero (baseline)"
 grep -q '^\*\*Issue 11\*\*' "$tmp/out.md" || fail "no issue 11 table"

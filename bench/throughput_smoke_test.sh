@@ -25,8 +25,9 @@ head -1 "$csv" | grep -qx 'workload,threads,peer,rounds,mops_median,mops_min,mop
 # W1 peers: 4 (ssmem, ssmem-c, glibc, freelist); W2: 5 (ssmem, ssmem-c, leak, ck-epoch,
 # urcu-qsbr); W3: 4 (ssmem-c runs W1-W2 only); W4: 3. pair-8 at 1 and 2 threads, pair-64 (the
 # load size) at 6 only, swap at 1, 2 and 6, set-read, set-update and release at 1 and 2, W5 over
-# W1 and W2 at 2.
-expected=$((4 * 2 + 4 + 5 * 3 + 4 * 2 + 4 * 2 + 3 * 2 + 4 + 5))
+# W1 and W2 at 2, and W5's reference (calm-swap: W2 as W5 runs it, nobody sleeping) for the
+# ssmem peers only: 1 here.
+expected=$((4 * 2 + 4 + 5 * 3 + 4 * 2 + 4 * 2 + 3 * 2 + 4 + 5 + 1))
 rows=$(($(wc -l <"$csv") - 1))
 [ "$rows" -eq "$expected" ] || fail "expected $expected CSV rows, got $rows"
 for w in pair-8 swap set-read set-update release stall-pair-64 stall-swap; do
@@ -38,6 +39,9 @@ grep -q '^swap,6,ck-epoch,2,' "$csv" || fail "no over-subscribed W2 row (swap at
 # Every peer's W5 row counts the stalling thread's sleeps; ssmem reports its allocators' counters.
 n=$(grep -c '^stall-' "$csv")
 [ "$(grep '^stall-' "$csv" | grep -c ' stalls=[1-9]')" -eq "$n" ] || fail "a W5 row without stalls: $(grep '^stall-' "$csv" | grep -v ' stalls=[1-9]' | head -1)"
+grep -q '^calm-swap,2,ssmem,2,' "$csv" || fail "no calm-swap row (W5's reference) for ssmem at 2 threads"
+! grep '^calm-swap,' "$csv" | grep -q 'stalls=' || fail "a calm-swap row counts stalls: nobody should sleep there"
+[ "$(grep -c '^calm-swap,' "$csv")" -eq 1 ] || fail "calm-swap ran peers other than the ssmem ones"
 grep '^swap,1,ssmem,' "$csv" | grep -q ',bound_overruns=[0-9]* bound_wait_ms=[0-9]* bound_waits=[0-9]* shared_stamps=[0-9]* stamps=[0-9]* yields=[0-9]*$' || fail "no ssmem counters in the swap row"
 for w in pair-8 swap; do  # the C API peer, with its ratio to ssmem (C++ API)
   grep -q "^$w,2,ssmem-c,2,[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]" "$csv" || fail "no ssmem-c row for $w at 2 threads"
@@ -48,15 +52,15 @@ svg="$out/throughput.svg"
 [ -f "$svg" ] || fail "no $svg"
 head -2 "$svg" | grep -q '<svg ' || fail "the SVG does not start with an <svg> element"
 tail -1 "$svg" | grep -qx '</svg>' || fail "the SVG is not closed"
-# One line per peer and workload in the throughput panels (33), as many in the memory panels.
-[ "$(grep -c '<polyline' "$svg")" -eq 66 ] || fail "expected two lines per peer and workload (66) in the SVG"
+# One line per peer and workload in the throughput panels (34), as many in the memory panels.
+[ "$(grep -c '<polyline' "$svg")" -eq 68 ] || fail "expected two lines per peer and workload (68) in the SVG"
 if command -v python3 >/dev/null; then
   python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$svg" || fail "the SVG is not well-formed XML"
 fi
 
 # --replot redraws the SVG from the CSV alone.
 "$bin" --replot="$csv" --out="$out/replot" >/dev/null || fail "--replot exited non-zero"
-[ "$(grep -c '<polyline' "$out/replot/throughput.svg")" -eq 66 ] || fail "--replot drew a different plot"
+[ "$(grep -c '<polyline' "$out/replot/throughput.svg")" -eq 68 ] || fail "--replot drew a different plot"
 
 # Bad flags: a message and exit status 2.
 for args in "--bogus" "--threads=0" "--duration=abc" "--peers=nosuch" "--workloads=swap,nope" "--reps" "--replot=/nonexistent.csv" \

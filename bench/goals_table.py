@@ -5,8 +5,11 @@ each goal's figure from the same run and whether it is met. Used for docs/benchm
   python3 bench/goals_table.py bench-out/throughput.csv [--issue 11|18] [--baseline CSV]
 
 Issue 18's last goal compares the run with a baseline run: by default bench/goals_baseline.csv,
-the default run committed as docs/bench/throughput.csv on 2026-11-30 (commit ecfb3aa, byte for
-byte), kept here because docs/bench/throughput.csv is replaced by each new committed run."""
+a default run of the code of 2026-11-30 (commit bdde96f, before the memory bound) made on the
+same machine just before the committed run (docs/benchmarks.md, "The tidy case"): on this
+shared machine the peers' speed changes from one day to the next, so the baseline is
+re-measured with the run it judges rather than kept from the day it was made (that run, the
+first baseline, is docs/bench/throughput.csv at commit ecfb3aa)."""
 import argparse
 import csv
 import os

@@ -199,7 +199,7 @@ class basic_allocator {
       s->push(obj);
       if (s->full()) {
         frees_.seal_filling();
-        if (unstamped_objects() >= due_) stamp_or_defer();
+        if (batch_count() >= due_) stamp_or_defer();
         // The bound at a free: objects that other allocators carved (a shared structure's
         // nodes, freed here) can make the pending ones pass the limit without any carving.
         // (Not before the first clock: its floor is for carving, not for a program that frees
@@ -278,7 +278,7 @@ class basic_allocator {
     if (!releases_.ready(clock_room()) && !make_room_for_release()) {
       drop(obj, api);  // no memory for a release set, even after a collection
     } else if (releases_.push(obj, fn, context)) {
-      if (unstamped_objects() >= due_) stamp_or_defer();
+      if (batch_count() >= due_) stamp_or_defer();
       // The bound at a release that fills a set, as at a free: a program that only releases
       // or retires carves nothing, so the check at the carve never runs for it. The wait gives
       // back what it collects at once (the gradual give-back would keep some counted).
@@ -489,14 +489,21 @@ class basic_allocator {
   // Whether an allocation can be served without carving.
   bool has_reusable() const noexcept { return !collected_.empty() || spare_ != nullptr; }
 
-  // Objects in full sets waiting for a stamp, freed and released (retired) alike: the batch
-  // rule counts both (a release set's entry counts as one object).
+  // Objects in full sets waiting for a stamp, freed and released (retired) alike.
   std::size_t unstamped_objects() const noexcept {
     return frees_.unstamped_slots() + releases_.unstamped_entries();
   }
+  // What the batch rule counts: the same, a release set's entry counting as two. A program
+  // that only releases is then stamped every stamp_batch / 2 free sets' worth of entries:
+  // its entries go back to malloc, which hands that memory out again, and the larger batch
+  // that saves heavy fences for freed objects left it cold (docs/benchmarks.md, "Batches of
+  // 32": W4 at 2 and 4 threads on 2 cores fell by a third to a half counting entries once).
+  std::size_t batch_count() const noexcept {
+    return frees_.unstamped_slots() + 2 * releases_.unstamped_entries();
+  }
 
   // Full sets (free and release) wait unstamped until they hold options::stamp_batch free
-  // sets' worth of objects together (due_); then this runs. A set stamped later than the
+  // sets' worth of objects together (batch_count() reaches due_); then this runs. A set stamped later than the
   // moment it filled is no less safe: its clock is read after a heavy fence that follows
   // every unlink of its objects, which is all I1 needs (docs/design.md §4).
   //
@@ -518,7 +525,7 @@ class basic_allocator {
         // stamp exceed stamp_backlog batches, instead of carving ever more chunk memory.
         if constexpr (has_yield) {
           const std::size_t batch = stamp_batch_ != 0 ? stamp_batch_ : 1;
-          if (unstamped_objects() >= saturating_mul(saturating_mul(stamp_backlog_, batch), frees_.capacity())) {
+          if (batch_count() >= saturating_mul(saturating_mul(stamp_backlog_, batch), frees_.capacity())) {
             ++stats_.yields;
             Policy::yield();
           }
@@ -534,7 +541,7 @@ class basic_allocator {
   void defer() noexcept {
     ++stats_.deferred;
     const std::size_t more = stamp_batch_ != 0 ? frees_.capacity() : 1;
-    const std::size_t waiting = unstamped_objects();
+    const std::size_t waiting = batch_count();
     due_ = waiting > std::size_t(-1) - more ? std::size_t(-1) : waiting + more;
   }
 

@@ -49,10 +49,11 @@ struct options {
   /// stamp also takes the release set that is not full yet), so the default is 64.
   std::size_t release_set_size = 64;
   /// Full free and release sets wait, unstamped, until they hold stamp_batch * free_set_size
-  /// objects together; then one heavy fence and one snapshot stamp them all (docs/design.md
-  /// §3, "Stamping in batches"). 0: every full set is stamped at once, as in the original
-  /// [SSMEM_STAMP_BATCH].
-  std::size_t stamp_batch = 16;
+  /// objects together, a release set's entry counting as two (a program that only releases
+  /// is stamped every stamp_batch / 2 free sets' worth of entries); then one heavy fence and
+  /// one snapshot stamp them all (docs/design.md §3, "Stamping in batches"). 0: every full
+  /// set is stamped at once, as in the original [SSMEM_STAMP_BATCH].
+  std::size_t stamp_batch = 32;
   /// When full sets wait unstamped for stamp_backlog batches (of max(stamp_batch, 1) free
   /// sets' worth) or more because an online thread holds the oldest stamped sets back, each
   /// further free set's worth of full sets yields the processor once (Policy::yield), so that a

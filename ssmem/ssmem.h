@@ -63,10 +63,10 @@ extern "C" {
 /** released objects per release set */
 #define SSMEM_GC_RLSE_SET_SIZE 64  /* released objects per release set (the original: 3; a
                                       stamp now also takes a release set that is not full) */
-/** full sets wait until they hold this many free sets' worth of objects; then one heavy
-   fence and one snapshot stamp them all (extension; 0: every full set at once, as the
-   original) */
-#define SSMEM_STAMP_BATCH 16
+/** full sets wait until they hold this many free sets' worth of objects (a released
+   object counting as two); then one heavy fence and one snapshot stamp them all (extension;
+   0: every full set at once, as the original) */
+#define SSMEM_STAMP_BATCH 32
 /** while another online thread holds collection back and this many batches wait unstamped,
    each further free set's worth of full sets yields the processor (extension; sched_yield) */
 #define SSMEM_STAMP_BACKLOG 4

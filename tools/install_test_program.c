@@ -9,7 +9,8 @@
 int main(void) {
   ssmem_allocator_t a;
   ssmem_alloc_init_fs_size(&a, SSMEM_DEFAULT_MEM_SIZE, 4, 0);
-  enum { rounds = 128 }; /* free sets of 4, stamped 8 sets at a time: reuse from round 65 on */
+  enum { rounds = 4 * 4 * SSMEM_STAMP_BATCH }; /* free sets of 4, SSMEM_STAMP_BATCH sets a stamp:
+                                                 reuse after the second batch */
   uintptr_t seen[rounds];
   size_t reused = 0;
   for (int i = 0; i < rounds; ++i) {

@@ -103,7 +103,7 @@ def seeds():
     p.op("check_all").op("c_term")
     s["c_batches_fs8"] = p
 
-    # The default sizes (free set 507; 4,096 frees a round: a stamp every 8,112 with batch 16,
+    # The default sizes (free set 507; 4,096 frees a round: a stamp every 16,224 with batch 32,
     # every 4,056 with batch 8, the default when the corpus was written) in rounds.
     p = program()
     p.c_init(form=0)

@@ -3,7 +3,7 @@
 // whichever comes first), seeded (printed; SSMEM_STRESS_SEED=<n> replays the same per-thread
 // random choices; the interleaving itself is up to the OS) and exits non-zero on any failed
 // check. Each thread's allocators take one of four option sets (draw_options): the defaults
-// (free sets of 507, release sets of 64, stamp_batch 16, stamp_backlog 4), large free sets with
+// (free sets of 507, release sets of 64, stamp_batch 32, stamp_backlog 4), large free sets with
 // release sets of 1, medium ones with release sets of 3 and stamp_batch 0, and small random ones
 // (in sanitizer builds, SSMEM_STRESS_SANITIZER set by tests/stress/stress.bzl, free sets of 2-8
 // so that objects are reused often and a missing happens-before edge shows quickly), half of
@@ -164,7 +164,7 @@ struct config {
   static const char* profile_name(unsigned i) {
     static const char* const names[profiles] = {
         "small random (free sets 2-8 or 2-64, release sets 1-4, stamp_batch 0-4, half of them at a bound of two sets)",
-        "defaults (507, 64, stamp_batch 16, stamp_backlog 4)",
+        "defaults (507, 64, stamp_batch 32, stamp_backlog 4)",
         "large free sets of 2048, release sets of 1, stamp_batch 1, stamp_backlog 1",
         "free sets of 100, release sets of 3, stamp_batch 0, never yield"};
     return names[i % profiles];
@@ -188,7 +188,7 @@ struct config {
       case 1:
         o.free_set_size = 507;
         o.release_set_size = 64;
-        o.stamp_batch = 16;
+        o.stamp_batch = 32;
         o.stamp_backlog = 4;
         break;
       case 2:

@@ -1,11 +1,11 @@
 // The allocator at the sizes users run (issue 20). Every test here runs over a table of option
-// sets -- the defaults (free sets of 507, release sets of 64, stamp_batch 16, stamp_backlog 4),
-// small (5) and large (2048) free sets, release sets of 1, 3 and 64, stamp_batch 0, 1 and 16 --
+// sets -- the defaults (free sets of 507, release sets of 64, stamp_batch 32, stamp_backlog 4),
+// small (5) and large (2048) free sets, release sets of 1, 3 and 64, stamp_batch 0, 1 and 32 --
 // where a count in objects and a count in sets give different numbers, free sets keep objects
 // after a pop (so allocate() and deallocate() take their fast paths), and a give-back has many
 // entries to hand out. The expected figures come from the rules of docs/design.md §3, in
 // objects: a batch is B = max(stamp_batch, 1) x free_set_size objects of full sets (a release
-// entry counts as one object); after a put-off stamp the next try comes one free set's worth
+// entry counts as two objects); after a put-off stamp the next try comes one free set's worth
 // later (stamp_batch 0: at the next full set); past stamp_backlog batches waiting, each try
 // yields; collected releases are kept as many as the releases since the last stamp, the rest go
 // back at once; nothing released or freed is held back while the program only frees (or only
@@ -66,18 +66,18 @@ struct option_set {
 };
 
 // Small (5), default (507) and large (2048) free sets, release sets of 1, 3 and 64, stamp_batch
-// 0, 1 and 16: nine sets in which every pair of values of two options appears once (an
+// 0, 1 and 32: nine sets in which every pair of values of two options appears once (an
 // orthogonal array of strength 2, instead of all 27 combinations), the defaults among them.
 std::vector<option_set> option_sets() {
   return {
-      {5, 1, 16},   {5, 3, 0},    {5, 64, 1},     //
-      {507, 1, 0},  {507, 3, 1},  {507, 64, 16},  // the defaults
-      {2048, 1, 1}, {2048, 3, 16}, {2048, 64, 0}, //
+      {5, 1, 32},   {5, 3, 0},    {5, 64, 1},     //
+      {507, 1, 0},  {507, 3, 1},  {507, 64, 32},  // the defaults
+      {2048, 1, 1}, {2048, 3, 32}, {2048, 64, 0}, //
   };
 }
 
 TEST_CASE("the option table covers every pair of values") {
-  const std::size_t fs[] = {5, 507, 2048}, rs[] = {1, 3, 64}, bs[] = {0, 1, 16};
+  const std::size_t fs[] = {5, 507, 2048}, rs[] = {1, 3, 64}, bs[] = {0, 1, 32};
   for (std::size_t f : fs) {
     for (std::size_t r : rs) {
       for (std::size_t b : bs) {
@@ -129,42 +129,45 @@ void* system_object() {
 }
 
 // The stamping decision of docs/design.md §3 while an online thread never moves on, in
-// objects: a seal adds its set's objects (a release entry counts one) to the unstamped count U;
-// when U reaches `due`, the first time it stamps (U back to 0, due = stamp_batch x
-// free_set_size); afterwards the stamped set stays held back, so it probes and puts the stamp
-// off (due = U + one free set's worth, or U + 1 with stamp_batch 0), and yields once U is at
-// least stamp_backlog batches.
+// objects: a seal adds its set's objects to the unstamped count (allocator_stats::unstamped)
+// and to the batch rule's count U, a release entry counting two there; when U reaches `due`,
+// the first time it stamps (both back to 0, due = stamp_batch x free_set_size); afterwards
+// the stamped set stays held back, so it probes and puts the stamp off (due = U + one free
+// set's worth, or U + 1 with stamp_batch 0), and yields once U is at least stamp_backlog
+// batches.
 // A stamp takes the release set that is not full yet along (its entries never counted in U).
 struct held_back_model {
   option_set o;
   std::size_t backlog;
-  std::size_t unstamped = 0, due = 0, free_filling = 0, release_filling = 0;
+  std::size_t unstamped = 0, count = 0, due = 0, free_filling = 0, release_filling = 0;
   std::uint64_t stamps = 0, probes = 0, deferred = 0, yields = 0;
   held_back_model(option_set s, std::size_t bl) : o(s), backlog(bl), due(s.stamp_batch * s.free_set) {}
   void free_one() {
     if (++free_filling < o.free_set) return;
     free_filling = 0;
-    seal(o.free_set);
+    seal(o.free_set, o.free_set);
   }
   void release_one() {
     if (++release_filling < o.release_set) return;
     release_filling = 0;
-    seal(o.release_set);
+    seal(o.release_set, 2 * o.release_set);
   }
-  void seal(std::size_t objects) {
+  void seal(std::size_t objects, std::size_t weight) {
     unstamped += objects;
-    if (unstamped < due) return;
+    count += weight;
+    if (count < due) return;
     if (stamps == 0) {
       ++stamps;
       unstamped = 0;
+      count = 0;
       release_filling = 0;
       due = o.stamp_batch * o.free_set;
       return;
     }
     ++probes;
     ++deferred;
-    due = unstamped + (o.stamp_batch != 0 ? o.free_set : 1);
-    if (unstamped >= backlog * o.batch()) ++yields;
+    due = count + (o.stamp_batch != 0 ? o.free_set : 1);
+    if (count >= backlog * o.batch()) ++yields;
   }
 };
 
@@ -218,7 +221,7 @@ TEST_CASE("with a thread held back, stamps are put off, retried a free set's wor
         pool.free_one();
         m.free_one();
         check_counters(a, m);
-        if (i % 7 == 3) {  // a release now and then: its entries count one object each
+        if (i % 7 == 3) {  // a release now and then: its entries count two objects each
           a.release(system_object());
           m.release_one();
           check_counters(a, m);
@@ -237,21 +240,21 @@ TEST_CASE("with a thread held back, stamps are put off, retried a free set's wor
   }
 }
 
-TEST_CASE("release entries count one object each towards a batch, and a stamp takes the partial release set") {
+TEST_CASE("release entries count two objects each towards a batch, and a stamp takes the partial release set") {
   for (const option_set& os : option_sets()) {
     INFO(os.name());
     fixture f;
     allocator a(f.d, *f.me, 16, os.options());
     objects pool(a, 2 * os.batch() + os.free_set);
     // Releases first: k full release sets and one partial entry.
-    const std::size_t k = os.batch() / os.release_set / 2;
+    const std::size_t k = os.batch() / os.release_set / 4;
     std::size_t released = 0;
     for (std::size_t i = 0; i < k * os.release_set; ++i) {
       a.release(system_object());
       ++released;
     }
     const std::size_t due = os.stamp_batch * os.free_set;
-    if (k > 0 && k * os.release_set >= due) {
+    if (k > 0 && 2 * k * os.release_set >= due) {
       CHECK(a.stats().stamps == 1);  // stamp_batch 0: the first full release set
       continue;
     }
@@ -268,7 +271,7 @@ TEST_CASE("release entries count one object each towards a batch, and a stamp ta
       ++frees;
     }
     // stamp_batch 0: the first full free set; else the free sets that complete the batch.
-    const std::size_t missing = due - k * os.release_set;
+    const std::size_t missing = due - 2 * k * os.release_set;
     const std::size_t sets = missing == 0 ? 1 : (missing + os.free_set - 1) / os.free_set;
     CHECK(frees == sets * os.free_set);
     CHECK(a.stats().unstamped == 0);
@@ -288,7 +291,7 @@ TEST_CASE("a collection keeps as many collected releases as releases since the l
     // n1 entries, all stamped by the first stamp, which a batch of frees brings: only where
     // their full release sets stay below a batch (else they bring the stamp themselves).
     const std::size_t n1 = os.release_set < 8 ? 8 : os.release_set + 5;
-    if (n1 / os.release_set * os.release_set + 2 >= os.stamp_batch * os.free_set) continue;
+    if (2 * (n1 / os.release_set * os.release_set) + 2 >= os.stamp_batch * os.free_set) continue;
     ++ran;
     fixture f;
     allocator a(f.d, *f.me, 16, os.options());

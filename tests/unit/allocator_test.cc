@@ -118,11 +118,12 @@ TEST_CASE("free and release sets of one batch share its stamp, and its collectio
   fixture f;
   ssmem::options o = small(1);
   o.release_set_size = 1;
-  o.stamp_batch = 2;
+  o.stamp_batch = 3;  // a batch: 3 objects, a release entry counting as two
   allocator a(f.d, *f.me, 16, o);
   void* p = a.allocate();
   void* q = a.allocate();
   void* r = a.allocate();
+  void* t = a.allocate();
   a.release(std::malloc(8));
   CHECK(a.stats().stamps == 0);
   a.deallocate(p);  // one free set + one release set: the batch is complete
@@ -131,23 +132,36 @@ TEST_CASE("free and release sets of one batch share its stamp, and its collectio
   CHECK(a.stats().release_pending == 1);
   f.other->bump();
   a.deallocate(q);
-  a.deallocate(r);  // the next batch's probe collects both
+  a.deallocate(r);
+  CHECK(a.stats().collected == 0);
+  a.deallocate(t);  // the next batch's probe collects both
   CHECK(a.stats().collected == 1);
   CHECK(a.stats().returned == 1);
   CHECK(a.stats().stamps == 2);
 }
 
-TEST_CASE("by default a stamp covers 16 free sets' worth of objects") {
+TEST_CASE("by default a stamp covers 32 free sets' worth of objects, or 16 of released ones") {
   fixture f;
   ssmem::options o;
-  CHECK(o.stamp_batch == 16);
+  CHECK(o.stamp_batch == 32);
   o.chunk_size = 1 << 20;
   allocator a(f.d, *f.me, 16, o);
   std::vector<void*> objs;
-  for (int i = 0; i < 3 * 4096; ++i) objs.push_back(a.allocate());
+  for (int i = 0; i < 6 * 4096; ++i) objs.push_back(a.allocate());
   std::size_t freed = 0;
-  while (a.stats().stamps == 0) a.deallocate(objs[freed++]);
-  CHECK(freed == 16 * o.free_set_size);  // the sixteenth full set brings the first stamp
+  while (a.stats().stamps == 0 && freed < objs.size()) a.deallocate(objs[freed++]);
+  CHECK(freed == 32 * o.free_set_size);  // the 32nd full set brings the first stamp
+  // Releases: an entry counts as two objects, so 16 free sets' worth of entries (in full
+  // release sets of 64) make the next batch.
+  allocator r(f.d, *f.me, 16, o);
+  std::size_t released = 0;
+  while (r.stats().stamps == 0 && released < 64 * o.free_set_size) {
+    r.release(std::malloc(16));
+    ++released;
+  }
+  const std::size_t due = 16 * o.free_set_size;  // 8,112 entries
+  CHECK(released == (due + o.release_set_size - 1) / o.release_set_size * o.release_set_size);
+  for (std::size_t i = freed; i < objs.size(); ++i) a.deallocate(objs[i]);
 }
 
 TEST_CASE("an offline thread does not block collection") {
@@ -501,32 +515,36 @@ TEST_CASE("under ASan a collected object is poisoned until it is handed out agai
 TEST_CASE("after a put-off stamp the next try waits for one more free set's worth of objects") {
   fixture f;
   ssmem::options o = small(4);
-  o.stamp_batch = 1;       // a batch: 4 objects
+  o.stamp_batch = 1;       // a batch: 4 objects, i.e. 2 release entries (each counts as two)
   o.release_set_size = 1;  // small release sets: a seal at every release
   allocator a(f.d, *f.me, 16, o);
-  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));
+  a.release(std::malloc(8));
+  CHECK(a.stats().stamps == 0);
+  a.release(std::malloc(8));
   CHECK(a.stats().stamps == 1);
-  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // due: the probe finds `other` idle
+  for (int i = 0; i < 2; ++i) a.release(std::malloc(8));  // due: the probe finds `other` idle
   CHECK(a.stats().probes == 1);
   CHECK(a.stats().deferred == 1);
-  for (int i = 0; i < 3; ++i) a.release(std::malloc(8));  // not yet due again: no probe
+  a.release(std::malloc(8));  // not yet due again (6 of 8): no probe
   CHECK(a.stats().probes == 1);
-  a.release(std::malloc(8));                              // 4 more: due again
+  a.release(std::malloc(8));  // a free set's worth more: due again
   CHECK(a.stats().probes == 2);
   CHECK(a.stats().deferred == 2);
   f.other->bump();
-  for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // probe collects, then one stamp
+  a.release(std::malloc(8));
+  CHECK(a.stats().probes == 2);
+  a.release(std::malloc(8));  // due: the probe collects, then one stamp
   CHECK(a.stats().stamps == 2);
-  // Releases keep coming, so the 4 collected go back one per release (the next test).
+  // Releases keep coming, so the 2 collected go back one per release (the next test).
   CHECK(a.stats().returned == 1);
-  for (int i = 0; i < 3; ++i) a.release(std::malloc(8));
-  CHECK(a.stats().returned == 4);
+  a.release(std::malloc(8));
+  CHECK(a.stats().returned == 2);
 }
 
 TEST_CASE("collected releases go back one per release while releases come, the rest at the next collection") {
   fixture f;
-  ssmem::options o = small(4);
-  o.stamp_batch = 1;       // a batch: 4 objects
+  ssmem::options o = small(8);
+  o.stamp_batch = 1;       // a batch: 8 objects, i.e. 4 release entries
   o.release_set_size = 2;
   allocator a(f.d, *f.me, 16, o);
   for (int i = 0; i < 4; ++i) a.release(std::malloc(8));  // two release sets, stamped

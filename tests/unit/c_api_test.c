@@ -108,25 +108,26 @@ static void test_other_sizes(void) {
   /* freed smaller-size objects come back to any size up to the allocator's */
   for (int i = 0; i < 4; i++) ssmem_free(&a, smaller[i]);
   ssmem_free(&a, first);
-  /* 35 more allocations and frees, then 40 allocations: batches of 8 sets of 2 are stamped
-     (the first stamp comes earlier, at the memory bound's floor of two sets before the
-     allocator's first clock) and collected, and the five above are handed out again among
-     these allocations */
+  /* 4 x SSMEM_STAMP_BATCH + 3 more allocations and frees, then 4 x SSMEM_STAMP_BATCH + 8
+     allocations: batches of SSMEM_STAMP_BATCH sets of 2 are stamped (the first stamp comes
+     earlier, at the memory bound's floor of two sets before the allocator's first clock) and
+     collected, and the five above are handed out again among these allocations */
+  enum { pairs = 4 * SSMEM_STAMP_BATCH + 3, more = 4 * SSMEM_STAMP_BATCH + 8 };
   int reused = 0;
-  for (int i = 0; i < 35; i++) {
+  for (int i = 0; i < pairs; i++) {
     void* p = ssmem_alloc(&a, 24);
     reused |= p == first;
     for (int j = 0; j < 4; j++) reused |= p == (void*)smaller[j];
     ssmem_free(&a, p);
   }
-  void* again[40];
-  for (int k = 0; k < 40; k++) {
+  void* again[more];
+  for (int k = 0; k < more; k++) {
     again[k] = ssmem_alloc(&a, 16);
     reused |= again[k] == first;
     for (int i = 0; i < 4; i++) reused |= again[k] == (void*)smaller[i];
   }
   CHECK(reused);
-  for (int k = 0; k < 40; k++) ssmem_free(&a, again[k]);
+  for (int k = 0; k < more; k++) ssmem_free(&a, again[k]);
   ssmem_alloc_term(&a);
 
 #if defined(SSMEM_CHECKED) && SSMEM_CHECKED

@@ -64,9 +64,10 @@ TEST_CASE("checked build: an address released, given back and handed out again b
   REQUIRE(p != nullptr);
   for (int round = 0; round < 3; ++round) {
     INFO("round " << round);
-    while (held.size() < 300) held.push_back(ssmem_alloc(&a, object_size));
+    // Enough frees after it that its set is stamped and collected: three batches (of
+    // SSMEM_STAMP_BATCH free sets of 8).
+    while (held.size() < 3 * 8 * SSMEM_STAMP_BATCH) held.push_back(ssmem_alloc(&a, object_size));
     ssmem_free(&a, p);  // a foreign object: adopted (round 0), or adopted again (later rounds)
-    // Enough frees after it that its set is stamped and collected (batches of 64 objects).
     while (!held.empty()) {
       ssmem_free(&a, held.back());
       held.pop_back();

@@ -3,7 +3,7 @@
 // for collection (ssmem_gc_thread_init) that terminates with ssmem_term and lives on, or that
 // exits without it. Each is observed where it matters: the default domain's records (online,
 // offline, free) and whether another thread's frees are still collected, at the default option
-// sets (free sets of 507, stamp_batch 16).
+// sets (free sets of 507, stamp_batch 32).
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -21,7 +21,7 @@ namespace {
 
 ssmem::domain_stats now() { return ssmem::default_domain().stats(); }
 
-// Frees through `a` (default options: a stamp every 8,112 frees) until its sets are collected
+// Frees through `a` (default options: a stamp every 16,224 frees) until its sets are collected
 // or `ops` frees are done; its owner bumps with every free (ts_policy::both), and `other`, a
 // second record of the same thread, every thousand. True when something was collected.
 bool frees_are_collected(ssmem::allocator& a, std::size_t ops, ssmem::thread_scope* other = nullptr) {

@@ -183,7 +183,7 @@ TEST_CASE("memory stays flat after a thread that leaked its scope has exited") {
     INFO((d == &other ? "another domain" : "the default domain"));
     std::thread([d] { leak(new ssmem::thread_scope(*d))->safe_to_reclaim(); }).join();
     ssmem::thread_scope me(*d);
-    ssmem::options o;  // the defaults: free sets of 507, batches of 16
+    ssmem::options o;  // the defaults: free sets of 507, batches of 32
     o.chunk_size = std::size_t{1} << 20;
     o.chunk_doubling = false;
     ssmem::allocator a(me, 64, o);

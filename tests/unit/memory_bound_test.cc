@@ -634,7 +634,7 @@ TEST_CASE("bump_on on_free or none: a wait that only the owner's own thread bloc
       ssmem::options o;
       o.free_set_size = f;
       o.bump_on = bc.bump_on;
-      o.pending_budget = 1;  // the limit is the floor: two free sets, below a batch (8 sets)
+      o.pending_budget = 1;  // the limit is the floor: two free sets, below a batch (32 sets)
       o.bound_wait_ns = wait_ns;
       o.on_stall = log_stall;
       o.stall_context = &log;
@@ -664,7 +664,7 @@ TEST_CASE("bump_on on_free or none: a wait that only the owner's own thread bloc
       }
       // The owner moves on (on_free: its frees bump; none: explicitly): the next collection ends
       // the overrun and what was held back is reused. Every later give-up is again the owner's own.
-      for (int round = 0; round < 20; ++round) {
+      for (std::size_t round = 0; round < o.stamp_batch + 8; ++round) {  // past the next batch
         if (bc.bump_on == ssmem::ts_policy::none) me.safe_to_reclaim();
         run_pairs(a, f, f, [](const auto&, const pair_run&) { return false; });
       }

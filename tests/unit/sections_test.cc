@@ -6,7 +6,7 @@
 // back nothing; allocating and freeing outside sections works and leaves the thread offline.
 // The other thread is a second record on the test's thread (separate_record), so that every
 // run is deterministic, and one case uses a real thread. The C pair: sections_c_test.c. Run
-// at the default sizes (free sets of 507, release sets of 64, stamp_batch 16, backlog 4) and
+// at the default sizes (free sets of 507, release sets of 64, stamp_batch 32, backlog 4) and
 // at large sets, with the library compiled in under ASan+UBSan.
 #include <doctest/doctest.h>
 

@@ -386,7 +386,7 @@ TEST_CASE("with the default stamp_batch, frees are stamped (the control of the n
       o.free_set_size = c.free_set_size;
       ssmem::allocator a(t, 64, o);
       churn(a, c.frees);
-      if (a.stats().stamps == 0) fail("no stamp with the default stamp_batch (16)");
+      if (a.stats().stamps == 0) fail("no stamp with the default stamp_batch (32)");
     }));
   }
 }

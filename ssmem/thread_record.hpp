@@ -128,20 +128,25 @@ class alignas(64) thread_record {
     Policy::fence_light(loc);
   }
 
+  // Three cache lines, by who writes them: the owner (its version, at every bump, and its
+  // section state), nobody after registration (what every walk of the records reads to get
+  // from one record to the next), and a publisher of a shared stamp (once per publication).
+  // On one line, every probe, snapshot and borrow missed on the links of each record whose
+  // owner had bumped since, and a borrow on the entry too.
   typename Policy::template atomic<version_t> version_{initial_version};
-  // Set once by the domain before the record is published ([S7]), read-only afterwards.
-  typename Policy::template var<std::size_t> index_{0};
-  typename Policy::template var<thread_record*> next_{nullptr};
   // Owner only (plain): 2 x the nesting depth of critical sections, + 1 while the outermost
   // one took the thread online (and must take it offline again at its end).
   unsigned section_state_ = 0;
+  // Set once by the domain before the record is published ([S7]), read-only afterwards.
+  alignas(64) typename Policy::template var<std::size_t> index_{0};
+  typename Policy::template var<thread_record*> next_{nullptr};
   // 0: free for adoption, 1: owned by a registered thread.
   typename Policy::template atomic<std::uint32_t> in_use_{1};
   // A label for humans and the C API's `id` argument (relaxed reads: diagnostics only).
   typename Policy::template atomic<std::int64_t> label_{-1};
   // This record's entry in the domain's shared stamp (basic_domain::publish_stamp): written by
   // the publishing thread, read by borrowers, both under the domain's sequence [S13]-[S16].
-  typename Policy::template atomic<version_t> shared_entry_{0};
+  alignas(64) typename Policy::template atomic<version_t> shared_entry_{0};
 
  public:
   /// The C API's id of the owner, or -1 (diagnostics: relaxed, orders nothing).

@@ -496,8 +496,9 @@ class basic_allocator {
   // What the batch rule counts: the same, a release set's entry counting as two. A program
   // that only releases is then stamped every stamp_batch / 2 free sets' worth of entries:
   // its entries go back to malloc, which hands that memory out again, and the larger batch
-  // that saves heavy fences for freed objects left it cold (docs/benchmarks.md, "Batches of
-  // 32": W4 at 2 and 4 threads on 2 cores fell by a third to a half counting entries once).
+  // that saves heavy fences for freed objects left it cold (docs/benchmarks.md, "W1 at 4
+  // threads, and batches of 32": W4 at 4 threads on 2 cores fell by a third counting entries
+  // once).
   std::size_t batch_count() const noexcept {
     return frees_.unstamped_slots() + 2 * releases_.unstamped_entries();
   }

@@ -90,6 +90,7 @@ MUTANTS = {
     56: "publication_cas_relaxed",
     57: "pause_offline_anyway",
     58: "pause_stays_offline",
+    59: "release_entry_counts_once",
 }
 
 def mutant_dir(n):

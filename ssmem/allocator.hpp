@@ -504,9 +504,9 @@ class basic_allocator {
   }
 
   // Full sets (free and release) wait unstamped until they hold options::stamp_batch free
-  // sets' worth of objects together (batch_count() reaches due_); then this runs. A set stamped later than the
-  // moment it filled is no less safe: its clock is read after a heavy fence that follows
-  // every unlink of its objects, which is all I1 needs (docs/design.md §4).
+  // sets' worth of objects together (batch_count() reaches due_); then this runs. A set
+  // stamped later than the moment it filled is no less safe: its clock is read after a heavy
+  // fence that follows every unlink of its objects, which is all I1 needs (docs/design.md §4).
   //
   // At most one generation of stamped sets waits at a time. First a probe (versions read
   // with no fence) collects every stamped set it dominates; if one is still held back, a

@@ -169,6 +169,10 @@ struct config {
         "free sets of 100, release sets of 3, stamp_batch 0, never yield"};
     return names[i % profiles];
   }
+  // Profile 1's name states the defaults: a change of ssmem::options must change it too.
+  static_assert(ssmem::options{}.free_set_size == 507 && ssmem::options{}.release_set_size == 64 &&
+                    ssmem::options{}.stamp_batch == 32 && ssmem::options{}.stamp_backlog == 4,
+                "profile_name(1) names other defaults than ssmem::options'");
   unsigned profile_of(unsigned phase, unsigned t) const {
     return forced_profile < profiles ? forced_profile : (t + phase) % profiles;
   }
@@ -185,12 +189,15 @@ struct config {
         stamp_options(r, o);
         bound_options(r, o);
         break;
-      case 1:
-        o.free_set_size = 507;
-        o.release_set_size = 64;
-        o.stamp_batch = 32;
-        o.stamp_backlog = 4;
+      case 1: {
+        // The library's defaults themselves (profile_name states them; checked below).
+        const ssmem::options defaults;
+        o.free_set_size = defaults.free_set_size;
+        o.release_set_size = defaults.release_set_size;
+        o.stamp_batch = defaults.stamp_batch;
+        o.stamp_backlog = defaults.stamp_backlog;
         break;
+      }
       case 2:
         o.free_set_size = 2048;
         o.release_set_size = 1;

@@ -416,21 +416,23 @@ class basic_allocator {
   // carves within the allowance granted here, so this runs once per free set's worth of
   // carved objects. When no chunk can be mapped, what was freed is made reusable if it can be.
   [[gnu::noinline]] void* carve_within_bound() noexcept {
-    std::size_t limit = pending_limit();
+    std::size_t limit = wait_mark();
     std::size_t pending = bound_pending();
     if (pending >= limit && clock_.size() == 0 && frees_.has_unstamped() && stamp_at_bound()) {
       // The floor before the first clock (memory_bound.hpp): the first stamp comes now, and
       // with it the number of threads that share the budget.
-      limit = pending_limit();
+      limit = wait_mark();
     }
     if (pending >= limit && bound_.should_wait()) {
       if (wait_for_collection(bump_on_alloc_, "ssmem_alloc", false, [&] { return has_reusable(); })) {
         if (void* obj = take_reusable(); obj != nullptr) return obj;
       }
       pending = bound_pending();
+      limit = wait_mark();  // an overrun that began here raised it (a grant)
     }
-    // During an overrun the owner carves without waiting: a free set's worth per check, as
-    // below the limit (not one object per check, which would take every allocation here).
+    // During an overrun until the next collection the owner carves without waiting: a free
+    // set's worth per check, as below the mark (not one object per check, which would take
+    // every allocation here).
     void* obj = carver_.carve(bound_.should_wait() ? memory_bound<Policy>::allowance(pending, limit, frees_.capacity())
                                                    : frees_.capacity());
     if (obj != nullptr && !bookkeeping_taken_) take_bookkeeping();
@@ -470,9 +472,10 @@ class basic_allocator {
 
   // The mark of the bound at a free or a release that fills a set: the limit plus the grain
   // of the check (a free set's worth).
-  std::size_t free_mark() const noexcept { return saturating_add(pending_limit(), frees_.capacity()); }
-  // Whether a free or release that filled a set waits: what the bound counts is at the mark,
-  // no overrun lasts, and the allocator has a clock (before it, the floor is for carving, not
+  std::size_t free_mark() const noexcept { return saturating_add(wait_mark(), frees_.capacity()); }
+  // Whether a free or release that filled a set waits: what the bound counts is at the mark
+  // (raised by a granted overrun), no overrun until the next collection lasts, and the
+  // allocator has a clock (before it, the floor is for carving, not
   // for a program that frees what it carved before its first stamp).
   bool at_free_mark() const noexcept {
     return clock_.size() != 0 && bound_.should_wait() && bound_pending() >= free_mark();
@@ -483,6 +486,8 @@ class basic_allocator {
     return frees_.filling_slots() + frees_.unstamped_slots() + frees_.pending_slots();
   }
   std::size_t pending_limit() const noexcept { return bound_.limit(frees_.capacity(), clock_); }
+  // Where an allocation waits: the limit, raised while a granted overrun lasts (memory_bound.hpp).
+  std::size_t wait_mark() const noexcept { return bound_.mark(pending_limit()); }
   // What the memory bound counts: objects freed and not yet reusable, and entries released or
   // retired and not yet given back (an object_pool's retired objects among them).
   std::size_t bound_pending() const noexcept { return pending_objects() + releases_.waiting_entries(); }
@@ -541,9 +546,13 @@ class basic_allocator {
   // next full set), not at every small release set: probes and yields stay rare.
   void defer() noexcept {
     ++stats_.deferred;
+    probe_at_next_set();
+  }
+  // The batch rule runs again (a probe first, while stamped sets wait) after one more free
+  // set's worth, or at the next full set with stamp_batch 0.
+  void probe_at_next_set() noexcept {
     const std::size_t more = stamp_batch_ != 0 ? frees_.capacity() : 1;
-    const std::size_t waiting = batch_count();
-    due_ = waiting > std::size_t(-1) - more ? std::size_t(-1) : waiting + more;
+    due_ = saturating_add(batch_count(), more);
   }
 
   // A stamp: one heavy fence and one snapshot ([S5] inside domain::snapshot), whose clock
@@ -670,6 +679,10 @@ class basic_allocator {
           r.pending = bound_pending();
           r.limit = pending_limit();
           bound_.give_up(w, r, report);
+          // The overrun ends at the next collection. Until then every set that fills probes
+          // for it (the put-off stamp's retry, below): once the holder moves on, the overrun
+          // ends within a free set's worth, not at the next whole batch (or at a new wait).
+          probe_at_next_set();
         }
         break;
       }

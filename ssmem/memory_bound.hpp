@@ -11,8 +11,14 @@
 ///
 /// (before the allocator's first clock, the floor alone).
 /// A wait gives up after options::bound_wait_ns (an *overrun*: counted, reported to
-/// options::on_stall, and in the checked build a line on stderr); the allocator then carves
-/// without waiting until its next collection. This part only decides and counts; the wait
+/// options::on_stall, and in the checked build a line on stderr). The overrun *grants* one
+/// limit's worth: the allocator waits again once what the bound counts has grown by the limit
+/// past the count at the give-up. A give-up that names the same holder as the one before it,
+/// with no collection between (the holder did not move through two whole waits: it is
+/// blocked, not descheduled), starts an overrun *until the next collection* instead: no more
+/// waits until then. So is a give-up for the owner's own thread (it cannot move inside the
+/// call). Every set that fills during an overrun probes for the collection that ends it
+/// (docs/design.md §3, "An overrun"). This part only decides and counts; the wait
 /// itself (stamp, probes, the owner's own bump) is the allocator's. Owner-only: no atomics.
 #ifndef SSMEM_MEMORY_BOUND_HPP
 #define SSMEM_MEMORY_BOUND_HPP
@@ -59,14 +65,21 @@ class memory_bound {
     return left < free_set_size ? left : free_set_size;
   }
 
-  /// Whether an allocation at the limit should wait: not while an overrun lasts (the thread
-  /// that holds collection back did not move within bound_wait_ns; until the next
-  /// collection, waiting again would only slow the owner down).
-  bool should_wait() const noexcept { return !overrun_; }
+  /// Whether an allocation at the mark should wait: not while an overrun until the next
+  /// collection lasts (the thread that holds collection back did not move through two waits,
+  /// or it is the owner's own: waiting again would only slow the owner down).
+  bool should_wait() const noexcept { return !until_collection_; }
+  /// The mark at which the owner waits, given the limit: the limit, or while a granted
+  /// overrun lasts the count at its give-up plus one limit's worth (if that is higher).
+  std::size_t mark(std::size_t limit) const noexcept {
+    return overrun_ && grant_mark_ > limit ? grant_mark_ : limit;
+  }
   /// A collection made objects reusable: the overrun (if any) is over. True when one was.
   bool collected() noexcept {
     const bool was = overrun_;
     overrun_ = false;
+    until_collection_ = false;
+    holder_ = -1;
     return was;
   }
 
@@ -102,20 +115,35 @@ class memory_bound {
   /// A wait ended (collected or not): its time is counted.
   void end_wait(const wait_clock& w) noexcept { wait_ns_total_ += waited(w); }
 
-  /// A wait gave up: the overrun starts, the hook and (checked build) stderr hear of it.
+  /// A wait gave up (`r`: the holder, the count and the limit): an overrun starts -- granted
+  /// (one limit's worth past r.pending, then a new wait), or until the next collection when
+  /// the owner's own thread holds the sets back or the holder is the one that the previous
+  /// give-up named, with no collection since -- and the hook and (checked build) stderr hear
+  /// of it.
   void give_up(const wait_clock& w, stall_report r, const char* api) noexcept {
     ++overruns_;
+    const bool same_holder = overrun_ && r.blocking_slot >= 0 && r.blocking_slot == holder_;
+    until_collection_ = r.own_thread || same_holder;
+    grant_mark_ = saturating_add(r.pending, r.limit);
+    holder_ = r.blocking_slot;
     overrun_ = true;
     r.waited_ns = waited(w);
+    r.until_collection = until_collection_;
     if constexpr (detail::checked) {
+      char then[96];
+      if (until_collection_) {
+        std::snprintf(then, sizeof then, "carving past the bound until the next collection");
+      } else {
+        std::snprintf(then, sizeof then, "carving up to %zu objects past the bound, then waiting again", r.limit);
+      }
       std::fprintf(stderr,
                    "ssmem: %s: waited %llu ms at the memory bound (%zu objects pending,"
-                   " limit %zu) for %s (slot %lld, id %lld); carving past the bound until the next"
-                   " collection\n",
+                   " limit %zu) for %s (slot %lld, id %lld); %s\n",
                    api, static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit,
-                   r.own_thread ? "this thread, which cannot move on inside an allocation (bump_on)"
-                                : "a thread that holds collection back",
-                   r.blocking_slot, r.blocking_label);
+                   r.own_thread     ? "this thread, which cannot move on inside an allocation (bump_on)"
+                   : same_holder ? "a thread that held collection back through two waits"
+                                    : "a thread that holds collection back",
+                   r.blocking_slot, r.blocking_label, then);
     }
     if (on_stall_ != nullptr) on_stall_(r, stall_context_);
   }
@@ -146,7 +174,10 @@ class memory_bound {
   std::uint64_t waits_ = 0;
   std::uint64_t overruns_ = 0;
   std::uint64_t wait_ns_total_ = 0;
-  bool overrun_ = false;
+  std::size_t grant_mark_ = 0;     // a granted overrun: the owner waits again from here
+  long long holder_ = -1;          // the slot that the last give-up named (-1: none, or moved)
+  bool overrun_ = false;           // an overrun lasts (granted, or until the next collection)
+  bool until_collection_ = false;  // ... and no wait until the next collection
 };
 
 }  // namespace ssmem

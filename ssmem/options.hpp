@@ -35,6 +35,10 @@ struct stall_report {
   std::uint64_t waited_ns = 0;    ///< how long this allocation waited
   std::size_t pending = 0;        ///< objects freed and not yet reusable
   std::size_t limit = 0;          ///< the bound in force, in objects
+  /// true: the allocator waits no more until its next collection (own_thread, or the same
+  /// thread held collection back through two waits in a row); false: it carves up to `limit`
+  /// objects past `pending`, then waits again (docs/design.md §3, "An overrun").
+  bool until_collection = false;
 };
 
 /// A stall hook: called on the owner thread, inside the allocation that gives up waiting.
@@ -84,8 +88,10 @@ struct options {
   /// a free set's worth waits too. 0: no bound [SSMEM_PENDING_BUDGET].
   std::size_t pending_budget = 100'000;
   /// How long a wait at the bound lasts at most (nanoseconds) before the allocator goes on
-  /// past the bound, counts an overrun and calls on_stall; until its next collection it then
-  /// waits no more [SSMEM_BOUND_WAIT_NS].
+  /// past the bound, counts an overrun and calls on_stall: it carves one limit's worth past
+  /// the bound and waits again, or, when the same thread held collection back through two
+  /// waits in a row (or it is the owner's own), waits no more until its next collection
+  /// [SSMEM_BOUND_WAIT_NS].
   std::uint64_t bound_wait_ns = 100'000'000;
   /// Called when an allocation stops waiting at the bound (nullptr: none).
   stall_fn on_stall = nullptr;

@@ -81,7 +81,9 @@ extern "C" {
    "The memory bound") */
 #define SSMEM_PENDING_BUDGET 100000
 /** how long a wait at the memory bound lasts at most, in nanoseconds, before the allocator
-   carves past the bound (counted in ssmem_stats_print's line; extension) */
+   carves past the bound: one limit's worth, then a new wait; no more waits until the next
+   collection once the same thread held collection back through two waits (counted in
+   ssmem_stats_print's line; extension; docs/design.md, "An overrun") */
 #define SSMEM_BOUND_WAIT_NS 100000000ULL
 /** first chunk size, bytes */
 #define SSMEM_DEFAULT_MEM_SIZE (32 * 1024 * 1024L) /* first chunk size */
@@ -123,7 +125,7 @@ extern "C" {
 
 /** An allocator: opaque storage for the library's allocator object (a complete type, so it
    can be placed in arrays, embedded and sized with sizeof, as with the original). */
-#define SSMEM_ALLOCATOR_STORAGE (9 * CACHE_LINE_SIZE)
+#define SSMEM_ALLOCATOR_STORAGE (10 * CACHE_LINE_SIZE)
 /** An allocator (opaque storage; see above). */
 typedef struct ALIGNED(CACHE_LINE_SIZE) ssmem_allocator {
   union {
@@ -170,19 +172,21 @@ typedef struct ssmem_list {
 } ssmem_list_t;
 
 /* ---- binary compatibility ----
-   ssmem_allocator_t is SSMEM_ALLOCATOR_STORAGE (576) bytes here, 128 in the original: a
+   ssmem_allocator_t is SSMEM_ALLOCATOR_STORAGE (640) bytes here, 128 in the original: a
    program compiled against the original ssmem.h would hand the library allocators too small
    for it. So every function that takes an allocator has a versioned symbol name (an asm
-   label: the C name stays, the linker sees NAME_abi2), and libssmem.a defines the original
+   label: the C name stays, the linker sees NAME_abi3), and libssmem.a defines the original
    names only in a trap member (ssmem_abi_trap.cc) that refers to an undefined symbol. An
    object compiled against the original header fails to link, with
 
      undefined reference to `SSMEM_ERROR_compiled_against_another_ssmem_h__recompile_against_this_one'
 
    rather than crashing at run time. Recompiling against this header is all it takes (the
-   API is the original's). See docs/using_without_bazel.md. */
+   API is the original's). The suffix changes with the size: an object compiled against an
+   earlier ssmem.h of this library (576 bytes, NAME_abi2) fails to link too, with an
+   undefined reference to NAME_abi2. See docs/using_without_bazel.md. */
 /** The symbol name of a function that takes an ssmem_allocator_t (see above). */
-#define SSMEM_ABI_NAME(name) __asm__(#name "_abi2")
+#define SSMEM_ABI_NAME(name) __asm__(#name "_abi3")
 
 /* ---- interface ---- */
 

@@ -1,6 +1,6 @@
 // The original ssmem's symbol names of the functions that take an ssmem_allocator_t, as a
 // link-time trap. ssmem.h gives those functions versioned symbol names (SSMEM_ABI_NAME:
-// NAME_abi2), because ssmem_allocator_t is larger here than in the original. An object
+// NAME_abi3), because ssmem_allocator_t is larger here than in the original. An object
 // compiled against the original header refers to the unversioned names; the linker finds
 // them here, in a member of libssmem.a that nothing else pulls in, and this member refers to
 // a symbol that nothing defines. The link fails, naming the problem, instead of a program

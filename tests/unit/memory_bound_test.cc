@@ -7,12 +7,20 @@
 //
 // waits for a collection; after bound_wait_ns it gives up (an overrun: counted, reported to
 // on_stall with the blocking thread's slot and label, a line on stderr in the checked build)
-// and carves without waiting until the next collection. Checked here:
+// and carves one limit's worth past the bound before it waits again, or, when the same thread
+// held collection back through two waits (or it is the owner's own), without waiting until
+// the next collection. Checked here:
 //   - a thread that holds collection back and never moves (a separate record on the test's
-//     thread, or a C thread registered with an id): one wait, one overrun, the report names
-//     it; before the overrun pending stays within limit + one free set and the objects ever
-//     carved within the limit; once the thread moves on (offline, or bumping) waits succeed,
-//     the overrun ends and carving stops;
+//     thread, or a C thread registered with an id): a wait and an overrun that grants one
+//     limit's worth, then a second wait and an overrun until the next collection (the same
+//     holder through two waits), each report naming it; before the first overrun pending
+//     stays within limit + one free set and the objects ever carved within the limit, and
+//     the grant within one limit's worth; once the thread moves on (offline, or bumping)
+//     waits succeed, the overrun ends and carving stops;
+//   - a holder that moved on between two waits: the next give-up names another thread and
+//     grants again;
+//   - the overrun ends within a free set's worth of the holder's moving on (every set that
+//     fills during an overrun probes), not at the next batch;
 //   - 16 real threads on this 2-core machine, each allocating and freeing: every allocator
 //     within the documented formula, no overrun;
 //   - bump_on on_free / none: a wait that only the owner's own thread blocks gives up at once;
@@ -115,17 +123,23 @@ std::vector<std::string> lines_with(const std::string& text, const std::string& 
   return out;
 }
 
-// The checked build's line for an overrun names the blocking thread; the plain build prints
-// nothing.
-void check_overrun_lines(const std::string& err, std::size_t overruns, long long slot, long long label) {
+// The checked build's line for an overrun names the blocking thread and what follows: a grant
+// ("then waiting again") for each overrun but the last `until_collection` ones; the plain
+// build prints nothing.
+void check_overrun_lines(const std::string& err, std::size_t overruns, long long slot, long long label,
+                         std::size_t until_collection = 0) {
   INFO("stderr: " << err);
   const auto lines = lines_with(err, "at the memory bound");
   if constexpr (checked) {
     REQUIRE(lines.size() == overruns);
     const std::string who = "(slot " + std::to_string(slot) + ", id " + std::to_string(label) + ")";
-    for (const std::string& l : lines) {
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const std::string& l = lines[i];
       CHECK(l.find("ssmem: ssmem_alloc: waited ") == 0);
       CHECK(l.find(who) != std::string::npos);
+      const bool last = i + until_collection >= lines.size();
+      CHECK(l.find(last ? "; carving past the bound until the next collection" : ", then waiting again") !=
+            std::string::npos);
     }
   } else {
     CHECK(lines.empty());
@@ -169,6 +183,11 @@ struct pair_run {
   std::uint64_t max_carved_before_overrun = 0;
   bool overran = false;
   std::uint64_t overrun_at = 0;  // iteration of the first overrun
+  struct seen {
+    std::uint64_t iteration, carved;
+    std::size_t pending;
+  };
+  std::vector<seen> overruns;  // at each overrun counted: when, objects carved, pending
 };
 
 // Alloc/free pairs (a live set of one object) until `stop(stats, run)` says so, or `max`
@@ -181,6 +200,7 @@ pair_run run_pairs(ssmem::allocator& a, std::size_t free_set, std::uint64_t max,
       r.overran = true;
       r.overrun_at = r.iterations;
     }
+    while (r.overruns.size() < s.bound_overruns) r.overruns.push_back({r.iterations, carved(s), s.pending});
     if (!r.overran) {
       r.max_limit = std::max(r.max_limit, s.pending_limit);
       r.worst_excess = std::max(r.worst_excess, static_cast<long long>(s.pending) -
@@ -213,7 +233,7 @@ struct held_back {
   }
 };
 
-TEST_CASE("an online thread that never moves: one wait, one overrun naming it, and the bound holds until then") {
+TEST_CASE("an online thread that never moves: a wait, a granted overrun, a second wait, then no wait until a collection") {
   for (const bound_case& c : bound_cases) {
     INFO(std::string(c.name));
     held_back w(77);
@@ -226,7 +246,8 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     const std::size_t limit2 = expected_limit(c.budget, 2, c.free_set);  // owner + blocker: 2 slots
     const std::size_t limit1 = expected_limit(c.budget, 1, c.free_set);  // no clock yet, or alone
 
-    // Phase A: the blocker never moves. Go on for limit + 4 free sets past the first overrun.
+    // Phase A: the blocker never moves. Go on for limit + 4 free sets past the first overrun:
+    // the grant (one limit's worth), the second wait, and 4 free sets past it.
     const std::uint64_t extra = limit2 + 4 * c.free_set;
     stderr_capture capture;
     const pair_run A = run_pairs(a, c.free_set, 20 * (limit1 + c.due() + c.free_set), [&](const auto&, const pair_run& r) {
@@ -241,26 +262,36 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     CHECK(A.worst_excess <= 0);
     CHECK(A.max_limit <= limit1);
     CHECK(A.max_carved_before_overrun <= A.max_limit);
-    // One wait, given up after bound_wait_ns; then no more waits until a collection, which
-    // never comes: the owner carves past the bound instead of waiting again.
-    CHECK(sa.bound_waits == 1);
-    CHECK(sa.bound_overruns == 1);
-    CHECK(sa.bound_wait_ns >= wait_ns);
+    // One wait, given up after bound_wait_ns: the overrun grants one limit's worth, then the
+    // owner waits again. The same thread holds the sets back at the second give-up: no more
+    // waits until a collection, which never comes: the owner carves past the bound instead.
+    CHECK(sa.bound_waits == 2);
+    CHECK(sa.bound_overruns == 2);
+    CHECK(sa.bound_wait_ns >= 2 * wait_ns);
+    REQUIRE(A.overruns.size() == 2);
+    // The grant: the second wait came once pending had grown by the limit (at an allocation,
+    // or at a free a free set's worth later), and no more was carved meanwhile.
+    CHECK(A.overruns[1].pending >= A.overruns[0].pending + limit2);
+    CHECK(A.overruns[1].pending <= A.overruns[0].pending + limit2 + c.free_set);
+    CHECK(A.overruns[1].carved <= A.overruns[0].carved + limit2 + c.free_set);
     CHECK(sa.collected == 0);
     CHECK(carved(sa) > A.max_limit);
     CHECK(sa.pending_limit == limit2);
     CHECK(sa.blocking_slot == blocker_slot);
     CHECK(sa.blocking_label == 77);
     CHECK(sa.dropped == 0);
-    REQUIRE(log.reports.size() == 1);
-    const ssmem::stall_report& r = log.reports[0];
-    CHECK(r.blocking_slot == blocker_slot);
-    CHECK(r.blocking_label == 77);
-    CHECK_FALSE(r.own_thread);
-    CHECK(r.waited_ns >= wait_ns);
-    CHECK(r.limit == limit2);
-    CHECK(r.pending >= r.limit);
-    check_overrun_lines(err, 1, blocker_slot, 77);
+    REQUIRE(log.reports.size() == 2);
+    for (const ssmem::stall_report& r : log.reports) {
+      CHECK(r.blocking_slot == blocker_slot);
+      CHECK(r.blocking_label == 77);
+      CHECK_FALSE(r.own_thread);
+      CHECK(r.waited_ns >= wait_ns);
+      CHECK(r.limit == limit2);
+      CHECK(r.pending >= r.limit);
+    }
+    CHECK_FALSE(log.reports[0].until_collection);
+    CHECK(log.reports[1].until_collection);
+    check_overrun_lines(err, 2, blocker_slot, 77, 1);
 
     // Phase B: the blocker goes offline. The next collection ends the overrun; from then on
     // the allocator reuses what it carved and carves nothing more (more objects than the limit
@@ -288,8 +319,8 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     const ssmem::allocator_stats sb = a.stats();
     for (void* p : held) a.deallocate(p);
     REQUIRE(collected);
-    CHECK(sb.bound_overruns == 1);
-    CHECK(log.reports.size() == 1);
+    CHECK(sb.bound_overruns == 2);
+    CHECK(log.reports.size() == 2);
     CHECK(carved(sb) == carved_at_collection);
     CHECK(sb.bytes_reserved == reserved_at_collection);
     CHECK(sb.reused > 0);
@@ -298,6 +329,120 @@ TEST_CASE("an online thread that never moves: one wait, one overrun naming it, a
     CHECK(sb.dropped == 0);
     if (limit2 < c.due()) {
       CHECK(sb.bound_waits > waits_at_collection);  // waits go on, and succeed (no overrun)
+    }
+  }
+}
+
+// A give-up that names a different holder than the one before it grants again: only a thread
+// that held collection back through two waits in a row is taken as blocked. Two blockers; the
+// one that the first give-up names goes offline during the grant; the second give-up names the
+// other (a grant again), the third names it once more (until the next collection).
+TEST_CASE("an overrun lasts until the next collection only when the same thread held collection back through two waits") {
+  for (const bound_case& c : bound_cases) {
+    INFO(std::string(c.name));
+    ssmem::domain d;
+    ssmem::thread_scope owner{d};
+    ssmem::thread_scope b1{d, ssmem::separate_record}, b2{d, ssmem::separate_record};
+    b1.get_record().set_label(81);
+    b2.get_record().set_label(82);
+    const long long slot1 = static_cast<long long>(b1.get_record().index());
+    const long long slot2 = static_cast<long long>(b2.get_record().index());
+    stall_log log;
+    ssmem::allocator a(owner, object_bytes, c.options(&log, 2 * ms));
+    const std::size_t limit3 = expected_limit(c.budget, 3, c.free_set);
+    const std::size_t limit1 = expected_limit(c.budget, 1, c.free_set);
+    const std::uint64_t max = 20 * (limit1 + c.due() + c.free_set);
+    const pair_run A = run_pairs(a, c.free_set, max, [](const auto&, const pair_run& r) { return r.overran; });
+    REQUIRE(A.overran);
+    REQUIRE(log.reports.size() == 1);
+    const long long first = log.reports[0].blocking_slot;
+    REQUIRE((first == slot1 || first == slot2));
+    CHECK_FALSE(log.reports[0].until_collection);
+    // The first holder moves on (offline); the other one never does.
+    (first == slot1 ? b1 : b2).offline();
+    const long long second = first == slot1 ? slot2 : slot1;
+    const pair_run B = run_pairs(a, c.free_set, max, [](const ssmem::allocator_stats& s, const pair_run&) {
+      return s.bound_overruns == 3;
+    });
+    REQUIRE(log.reports.size() == 3);
+    CHECK(log.reports[1].blocking_slot == second);
+    CHECK_FALSE(log.reports[1].until_collection);  // a new holder: a grant
+    CHECK(log.reports[2].blocking_slot == second);
+    CHECK(log.reports[2].until_collection);  // the same holder through two waits
+    for (const ssmem::stall_report& r : log.reports) CHECK(r.limit == limit3);
+    // Each grant is one limit's worth: the next wait comes once pending has grown by it.
+    REQUIRE(B.overruns.size() == 3);
+    CHECK(B.overruns[1].pending >= log.reports[0].pending + limit3);
+    CHECK(B.overruns[2].pending >= B.overruns[1].pending + limit3);
+    CHECK(B.overruns[2].pending <= B.overruns[1].pending + limit3 + c.free_set);
+    // Then no wait until a collection: 4 free sets' worth more pairs, no fourth wait.
+    const std::uint64_t waits = a.stats().bound_waits;
+    run_pairs(a, c.free_set, 4 * c.free_set + limit3, [](const auto&, const pair_run&) { return false; });
+    const ssmem::allocator_stats s = a.stats();
+    CHECK(s.bound_waits == waits);
+    CHECK(s.bound_overruns == 3);
+    CHECK(s.collected == 0);
+    CHECK(s.dropped == 0);
+  }
+}
+
+// An overrun lasts until the allocator's next collection, and every set that fills during it
+// probes for one: once the thread that held collection back moves on, the overrun ends within
+// a free set's worth of pairs -- not at the next whole batch (stamp_batch free sets' worth:
+// 8,112 objects in the first two cases), which is how long the objects carved past the bound
+// went on growing before (docs/design.md §3, "The memory bound"). The blocker moves (bumps,
+// or goes offline) half a free set after the overrun, long before that batch is due.
+TEST_CASE("an overrun ends within a free set's worth of the holder's moving on, not at the next batch") {
+  for (const bound_case& c : bound_cases) {
+    for (const bool by_bump : {true, false}) {
+      INFO(std::string(c.name) << (by_bump ? ", the holder bumps" : ", the holder goes offline"));
+      held_back w(78);
+      stall_log log;
+      ssmem::allocator a(w.owner, object_bytes, c.options(&log, 2 * ms));
+      const std::size_t limit2 = expected_limit(c.budget, 2, c.free_set);
+      const std::size_t limit1 = expected_limit(c.budget, 1, c.free_set);
+      // Until half a free set after the overrun.
+      const pair_run A = run_pairs(a, c.free_set, 20 * (limit1 + c.due() + c.free_set),
+                                   [&](const auto&, const pair_run& r) {
+                                     return r.overran && r.iterations - r.overrun_at >= c.free_set / 2;
+                                   });
+      REQUIRE(A.overran);
+      const ssmem::allocator_stats sa = a.stats();
+      REQUIRE(sa.bound_overruns == 1);
+      REQUIRE(sa.collected == 0);
+      if (by_bump) {
+        w.blocker.safe_to_reclaim();
+      } else {
+        w.blocker.offline();
+      }
+      // The next set that fills probes and collects; what the overrun carved meanwhile is at
+      // most that set's worth.
+      std::size_t max_pending = 0;
+      const pair_run B = run_pairs(a, c.free_set, 2 * (c.due() + c.free_set),
+                                   [&](const ssmem::allocator_stats& s, const pair_run&) {
+                                     max_pending = std::max(max_pending, s.pending);
+                                     return s.collected > 0;
+                                   });
+      const ssmem::allocator_stats sb = a.stats();
+      INFO("pairs after the move: " << B.iterations << ", pending at the move: " << sa.pending
+                                    << ", largest pending after it: " << max_pending);
+      REQUIRE(sb.collected > 0);
+      CHECK(B.iterations <= c.free_set);
+      CHECK(max_pending <= sa.pending + c.free_set);
+      CHECK(carved(sb) <= carved(sa) + c.free_set);
+      // The overrun is over: with the holder offline from here on, the bound holds again and
+      // its waits succeed.
+      if (by_bump) w.blocker.offline();
+      std::size_t max_pending_after = 0;
+      run_pairs(a, c.free_set, 4 * (limit2 + c.due()), [&](const ssmem::allocator_stats& s, const pair_run&) {
+        max_pending_after = std::max(max_pending_after, s.pending);
+        return false;
+      });
+      const ssmem::allocator_stats sc = a.stats();
+      CHECK(sc.bound_overruns == 1);
+      CHECK(max_pending_after <= limit2 + c.free_set);
+      CHECK(log.reports.size() == 1);
+      CHECK(sc.dropped == 0);
     }
   }
 }
@@ -461,6 +606,7 @@ TEST_CASE("a C thread registered with an id holds collection back: on_stall name
     CHECK(log.reports[0].blocking_slot == slot);
     CHECK(log.reports[0].blocking_label == 42);
     CHECK_FALSE(log.reports[0].own_thread);
+    CHECK_FALSE(log.reports[0].until_collection);  // a grant: the owner waits again at its end
     CHECK(log.reports[0].waited_ns >= wait_ns);
     CHECK(a.stats().blocking_label == 42);
     check_overrun_lines(err, 1, slot, 42);
@@ -651,6 +797,7 @@ TEST_CASE("bump_on on_free or none: a wait that only the owner's own thread bloc
       REQUIRE(log.reports.size() == 1);
       const ssmem::stall_report& r = log.reports[0];
       CHECK(r.own_thread);
+      CHECK(r.until_collection);  // no grant: a new wait would give up at once again
       CHECK(r.blocking_slot == static_cast<long long>(me.get_record().index()));
       CHECK(r.blocking_label == 5);
       CHECK(r.waited_ns < wait_ns);

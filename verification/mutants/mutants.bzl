@@ -91,6 +91,10 @@ MUTANTS = {
     57: "pause_offline_anyway",
     58: "pause_stays_offline",
     59: "release_entry_counts_once",
+    60: "overrun_waits_for_batch",
+    61: "overrun_without_grant",
+    62: "grant_ignores_holder",
+    63: "grant_any_holder_twice",
 }
 
 def mutant_dir(n):

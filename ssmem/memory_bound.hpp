@@ -130,6 +130,9 @@ class memory_bound {
     r.waited_ns = waited(w);
     r.until_collection = until_collection_;
     if constexpr (detail::checked) {
+      const char* who = r.own_thread ? "this thread, which cannot move on inside an allocation (bump_on)"
+                        : same_holder ? "a thread that held collection back through two waits"
+                                      : "a thread that holds collection back";
       char then[96];
       if (until_collection_) {
         std::snprintf(then, sizeof then, "carving past the bound until the next collection");
@@ -139,10 +142,7 @@ class memory_bound {
       std::fprintf(stderr,
                    "ssmem: %s: waited %llu ms at the memory bound (%zu objects pending,"
                    " limit %zu) for %s (slot %lld, id %lld); %s\n",
-                   api, static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit,
-                   r.own_thread     ? "this thread, which cannot move on inside an allocation (bump_on)"
-                   : same_holder ? "a thread that held collection back through two waits"
-                                    : "a thread that holds collection back",
+                   api, static_cast<unsigned long long>(r.waited_ns / 1'000'000u), r.pending, r.limit, who,
                    r.blocking_slot, r.blocking_label, then);
     }
     if (on_stall_ != nullptr) on_stall_(r, stall_context_);

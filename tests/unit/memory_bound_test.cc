@@ -181,13 +181,15 @@ struct pair_run {
   std::size_t max_limit = 0;           // the largest limit stats() showed before the first overrun
   long long worst_excess = LLONG_MIN;  // max of pending - (limit + f) before the first overrun
   std::uint64_t max_carved_before_overrun = 0;
-  bool overran = false;
-  std::uint64_t overrun_at = 0;  // iteration of the first overrun
   struct seen {
     std::uint64_t iteration, carved;
     std::size_t pending;
   };
   std::vector<seen> overruns;  // at each overrun counted: when, objects carved, pending
+  // Whether stats() counted an overrun during the run (or before it), and at which iteration
+  // the first was seen.
+  bool overran() const { return !overruns.empty(); }
+  std::uint64_t overrun_at() const { return overruns.front().iteration; }
 };
 
 // Alloc/free pairs (a live set of one object) until `stop(stats, run)` says so, or `max`
@@ -196,12 +198,8 @@ template <class Stop>
 pair_run run_pairs(ssmem::allocator& a, std::size_t free_set, std::uint64_t max, Stop stop) {
   pair_run r;
   auto look = [&](const ssmem::allocator_stats& s) {
-    if (!r.overran && s.bound_overruns != 0) {
-      r.overran = true;
-      r.overrun_at = r.iterations;
-    }
     while (r.overruns.size() < s.bound_overruns) r.overruns.push_back({r.iterations, carved(s), s.pending});
-    if (!r.overran) {
+    if (!r.overran()) {
       r.max_limit = std::max(r.max_limit, s.pending_limit);
       r.worst_excess = std::max(r.worst_excess, static_cast<long long>(s.pending) -
                                                     static_cast<long long>(s.pending_limit + free_set));
@@ -251,11 +249,11 @@ TEST_CASE("an online thread that never moves: a wait, a granted overrun, a secon
     const std::uint64_t extra = limit2 + 4 * c.free_set;
     stderr_capture capture;
     const pair_run A = run_pairs(a, c.free_set, 20 * (limit1 + c.due() + c.free_set), [&](const auto&, const pair_run& r) {
-      return r.overran && r.iterations - r.overrun_at >= extra;
+      return r.overran() && r.iterations - r.overrun_at() >= extra;
     });
     const std::string err = capture.finish();
     const ssmem::allocator_stats sa = a.stats();
-    REQUIRE(A.overran);
+    REQUIRE(A.overran());
     // Before the overrun: pending within the limit plus the free set being filled, and the
     // objects ever carved within the largest limit in force (the live set is freed before
     // every allocation).
@@ -352,8 +350,8 @@ TEST_CASE("an overrun lasts until the next collection only when the same thread 
     const std::size_t limit3 = expected_limit(c.budget, 3, c.free_set);
     const std::size_t limit1 = expected_limit(c.budget, 1, c.free_set);
     const std::uint64_t max = 20 * (limit1 + c.due() + c.free_set);
-    const pair_run A = run_pairs(a, c.free_set, max, [](const auto&, const pair_run& r) { return r.overran; });
-    REQUIRE(A.overran);
+    const pair_run A = run_pairs(a, c.free_set, max, [](const auto&, const pair_run& r) { return r.overran(); });
+    REQUIRE(A.overran());
     REQUIRE(log.reports.size() == 1);
     const long long first = log.reports[0].blocking_slot;
     REQUIRE((first == slot1 || first == slot2));
@@ -404,9 +402,9 @@ TEST_CASE("an overrun ends within a free set's worth of the holder's moving on, 
       // Until half a free set after the overrun.
       const pair_run A = run_pairs(a, c.free_set, 20 * (limit1 + c.due() + c.free_set),
                                    [&](const auto&, const pair_run& r) {
-                                     return r.overran && r.iterations - r.overrun_at >= c.free_set / 2;
+                                     return r.overran() && r.iterations - r.overrun_at() >= c.free_set / 2;
                                    });
-      REQUIRE(A.overran);
+      REQUIRE(A.overran());
       const ssmem::allocator_stats sa = a.stats();
       REQUIRE(sa.bound_overruns == 1);
       REQUIRE(sa.collected == 0);
@@ -598,9 +596,9 @@ TEST_CASE("a C thread registered with an id holds collection back: on_stall name
     ssmem::options o = c.options(&log, wait_ns);
     ssmem::allocator a(owner, object_bytes, o);
     stderr_capture capture;
-    const pair_run A = run_pairs(a, c.free_set, 100'000, [](const auto&, const pair_run& r) { return r.overran; });
+    const pair_run A = run_pairs(a, c.free_set, 100'000, [](const auto&, const pair_run& r) { return r.overran(); });
     const std::string err = capture.finish();
-    REQUIRE(A.overran);
+    REQUIRE(A.overran());
     CHECK(A.worst_excess <= 0);
     REQUIRE(log.reports.size() == 1);
     CHECK(log.reports[0].blocking_slot == slot);
@@ -788,7 +786,7 @@ TEST_CASE("bump_on on_free or none: a wait that only the owner's own thread bloc
       stderr_capture capture;
       // Past the limit, a wait stamps the full and filling sets itself: only the owner holds
       // them back (it may not move on inside an allocation), so waiting cannot help.
-      run_pairs(a, f, 8 * f, [](const auto&, const pair_run& r) { return r.overran; });
+      run_pairs(a, f, 8 * f, [](const auto&, const pair_run& r) { return r.overran(); });
       const std::string err = capture.finish();
       ssmem::allocator_stats s = a.stats();
       REQUIRE(s.bound_overruns == 1);
